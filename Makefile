@@ -1,0 +1,54 @@
+# Newsroom: set-up, run and test. `make run` and `make test` are all a new machine needs.
+VENV     := .venv
+BIN      := $(VENV)/bin
+PYTHON   := $(BIN)/python
+STAMP    := $(VENV)/.installed
+HOST     ?= 127.0.0.1
+PORT     ?= 8000
+
+# Find Python >= 3.12: python3.13 or python3.12 on PATH, else a pyenv install of either.
+FIND_PYTHON = for c in python3.13 python3.12 \
+	  $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13 2>/dev/null) \
+	  $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3.12 2>/dev/null); do \
+	  if $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo $$c; break; fi; \
+	done
+
+.PHONY: run test test-postgres install migrate demo check clean lock
+
+$(STAMP): requirements-dev.lock
+	@py=$$($(FIND_PYTHON)); \
+	if [ -z "$$py" ]; then \
+	  echo "error: Python 3.12 or newer is needed (looked for python3.13 and python3.12 on PATH and in pyenv)." >&2; exit 1; \
+	fi; \
+	echo "Using $$py ($$($$py --version))"; \
+	[ -x $(PYTHON) ] || $$py -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet --require-hashes -r requirements-dev.lock
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(PYTHON) manage.py migrate --noinput
+
+demo: migrate
+	$(PYTHON) manage.py load_demo
+
+run: demo
+	$(PYTHON) manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(PYTHON) -m pytest $(PYTEST_ARGS)
+
+check: install
+	$(PYTHON) manage.py check
+	$(PYTHON) manage.py makemigrations --check --dry-run
+
+# Regenerate the locks after editing pyproject.toml (needs pip-tools in the venv).
+lock: install
+	$(PYTHON) -m pip install --quiet pip-tools
+	$(BIN)/pip-compile -q --strip-extras --generate-hashes -o requirements.lock pyproject.toml
+	$(BIN)/pip-compile -q --strip-extras --generate-hashes --extra test -o requirements-dev.lock pyproject.toml
+
+clean:
+	rm -rf $(VENV) db.sqlite3 media .pytest_cache

@@ -1,0 +1,105 @@
+"""Saving parsed stories: one transaction per story, creating or updating by original URL."""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from articles.models import Article, KeyFact, Point, Section, Source, Take, TakePoint
+from articles.storyformat import StoryData
+from articles.text import markdown_to_html, paragraphs_to_markdown
+
+SLUG_MAX = Article._meta.get_field("slug").max_length
+
+
+@dataclass
+class ImportResult:
+    article: Article
+    created: bool
+
+
+def unique_slug(title: str, *, exclude_pk: int | None = None) -> str:
+    """A slug for the title that no other story has, adding -2, -3, ... when taken."""
+    base = slugify(title, allow_unicode=False)[: SLUG_MAX - 8].strip("-") or "story"
+    taken = set(
+        Article.objects.filter(slug__startswith=base).exclude(pk=exclude_pk).values_list("slug", flat=True)
+    )
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def _source_for(story: StoryData) -> Source:
+    source, created = Source.objects.get_or_create(
+        name=story.source_name, defaults={"site": story.source_site, "credit": story.credit}
+    )
+    changed = False
+    for field, value in (("site", story.source_site), ("credit", story.credit)):
+        if value and getattr(source, field) != value:
+            setattr(source, field, value)
+            changed = True
+    if changed and not created:
+        source.save(update_fields=["site", "credit"])
+    return source
+
+
+@transaction.atomic
+def story_save(*, story: StoryData, publish: bool = False) -> ImportResult:
+    """Write a parsed story as an Article with all its parts.
+
+    A story whose original URL is already known updates that article (its slug, status and
+    editorial fields such as desk, tags and image stay); its parts are replaced.
+    """
+    article = (
+        Article.objects.select_for_update().filter(original_url=story.original_url).first()
+        if story.original_url
+        else None
+    )
+    created = article is None
+    if created:
+        article = Article(slug=unique_slug(story.title), original_url=story.original_url)
+    article.title = story.title
+    article.lede = paragraphs_to_markdown(story.lede)
+    article.key_facts_heading = story.key_facts_heading
+    article.source = _source_for(story)
+    if publish:
+        article.status = Article.Status.PUBLISHED
+        article.published_at = article.published_at or timezone.now()
+    article.save()
+
+    if not created:
+        article.key_facts.all().delete()
+        article.sections.all().delete()
+        Take.objects.filter(article=article).delete()
+
+    KeyFact.objects.bulk_create(
+        KeyFact(article=article, position=i, label=fact.label, text=fact.text)
+        for i, fact in enumerate(story.key_facts)
+    )
+    sections = []
+    for i, data in enumerate(story.sections):
+        body = paragraphs_to_markdown(data.paragraphs)
+        sections.append(
+            Section(
+                article=article,
+                position=i,
+                heading=data.heading,
+                body=body,
+                body_html=markdown_to_html(body),
+                points_heading=data.points_heading,
+            )
+        )
+    Section.objects.bulk_create(sections)
+    Point.objects.bulk_create(
+        Point(section=section, position=j, label=point.label, text=point.text)
+        for section, data in zip(sections, story.sections)
+        for j, point in enumerate(data.points)
+    )
+    if story.take_title or story.take_points:
+        take = Take.objects.create(article=article, title=story.take_title or Take._meta.get_field("title").default)
+        TakePoint.objects.bulk_create(
+            TakePoint(take=take, position=i, kind=p.kind, text=p.text) for i, p in enumerate(story.take_points)
+        )
+    return ImportResult(article=article, created=created)

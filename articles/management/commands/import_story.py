@@ -1,0 +1,49 @@
+"""Import story files in the plain-text story format, one article per file."""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from articles.importing import story_save
+from articles.storyformat import StoryFormatError, parse
+
+
+class Command(BaseCommand):
+    help = (
+        "Import story files (see story-format.md). Prints each story's public URL path. "
+        "A file whose original URL is already known updates that story."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("files", nargs="+", metavar="FILE")
+        parser.add_argument("--publish", action="store_true", help="Make the stories public at once.")
+
+    def handle(self, *args, files, publish, **options):
+        failures = 0
+        for name in files:
+            try:
+                story = parse(_read(Path(name)))
+                result = story_save(story=story, publish=publish)
+            except StoryFormatError as error:
+                failures += 1
+                where = f"{name}:{error.line}" if error.line else name
+                self.stderr.write(f"{where}: error: {error.message}")
+                continue
+            except OSError as error:
+                failures += 1
+                self.stderr.write(f"{name}: error: cannot read the file ({error.strerror or error})")
+                continue
+            article = result.article
+            verb = "created" if result.created else "updated"
+            self.stdout.write(f"{article.get_absolute_url()}\t{verb}, {article.get_status_display().lower()}")
+        if failures:
+            raise CommandError(f"{failures} of {len(files)} file(s) not imported; see the errors above.")
+
+
+def _read(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise StoryFormatError(f"the file is not UTF-8 text (byte {error.start})", line) from None

@@ -1,0 +1,231 @@
+"""The newsroom's content: sources, desks, stories and their ordered parts.
+
+An Article row with its children is the editors' working copy. Readers reach stories only
+through `Article.objects.live()`.
+"""
+
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from taggit.managers import TaggableManager
+
+from articles.storyformat import TAKE_KINDS
+from articles.text import markdown_to_html
+
+
+
+class Source(models.Model):
+    """A publication whose stories we republish, and the credit it asks for."""
+
+    name = models.CharField(max_length=200, unique=True)
+    site = models.CharField(max_length=200, blank=True, help_text="Its web site, e.g. www.example.com")
+    credit = models.CharField(
+        "credit condition",
+        max_length=300,
+        blank=True,
+        help_text="Shown with every story, e.g. “Please credit Example News when republishing.”",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.CheckConstraint(condition=~Q(name=""), name="source_name_not_empty")]
+
+    def __str__(self):
+        return self.name
+
+
+class Desk(models.Model):
+    """A section of the newsroom (Technology, Climate, ...); each story belongs to one."""
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class ArticleQuerySet(models.QuerySet):
+    def live(self):
+        """The one door to what readers may see: published stories whose time has come."""
+        return self.filter(status=Article.Status.PUBLISHED, published_at__lte=timezone.now())
+
+
+class ArticleStatus(models.TextChoices):
+    """The state of a story's working copy."""
+
+    DRAFT = "draft", "Draft"
+    IN_REVIEW = "in_review", "In review"
+    PUBLISHED = "published", "Published"
+    ARCHIVED = "archived", "Archived"
+
+
+class TakeKind(models.TextChoices):
+    """The three kinds of take point; emoji and labels come from the story format."""
+
+    WHY_IT_MATTERS = "why_it_matters", "Why This Matters"
+    LIMITATIONS = "limitations", "Limitations & Risks"
+    ADVICE = "advice", "Actionable Advice"
+
+
+class Article(models.Model):
+    """A story: the working copy that editors edit."""
+
+    Status = ArticleStatus
+
+    title = models.CharField(max_length=300)
+    slug = models.SlugField(max_length=200, unique=True)
+    lede = models.TextField(help_text="One or more paragraphs (Markdown) that open the story.")
+    lede_html = models.TextField(blank=True, editable=False)
+    image = models.ImageField("hero image", upload_to="articles/%Y/%m/", blank=True)
+    image_alt = models.CharField(
+        "image alt text", max_length=300, blank=True, help_text="What the image shows, for readers who cannot see it."
+    )
+    image_credit = models.CharField(max_length=200, blank=True)
+    byline = models.CharField(max_length=200, blank=True)
+    desk = models.ForeignKey(Desk, on_delete=models.PROTECT, null=True, blank=True, related_name="articles")
+    tags = TaggableManager(blank=True)
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, null=True, blank=True, related_name="articles")
+    original_url = models.URLField(
+        "original URL", max_length=500, blank=True, help_text="The story's address at its source."
+    )
+    key_facts_heading = models.CharField(max_length=200, blank=True, default="Key Facts")
+    status = models.CharField(
+        max_length=20, choices=ArticleStatus.choices, default=ArticleStatus.DRAFT, db_index=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    published_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    objects = ArticleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(title=""), name="article_title_not_empty"),
+            models.CheckConstraint(condition=~Q(slug=""), name="article_slug_not_empty"),
+            models.UniqueConstraint(
+                fields=["original_url"], condition=~Q(original_url=""), name="article_unique_original_url"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ArticleStatus.values), name="article_status_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        self.lede_html = markdown_to_html(self.lede)
+        if kwargs.get("update_fields") is not None and "lede" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "lede_html"}
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("articles:detail", kwargs={"slug": self.slug})
+
+
+class OrderedChild(models.Model):
+    """A part of a story kept in an editor-chosen order."""
+
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        ordering = ["position"]
+
+
+class KeyFact(OrderedChild):
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="key_facts")
+    label = models.CharField(max_length=200)
+    text = models.TextField()
+
+    class Meta(OrderedChild.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["article", "position"], name="keyfact_unique_position"),
+            models.CheckConstraint(condition=~Q(label=""), name="keyfact_label_not_empty"),
+            models.CheckConstraint(condition=~Q(text=""), name="keyfact_text_not_empty"),
+        ]
+
+    def __str__(self):
+        return self.label
+
+
+class Section(OrderedChild):
+    """A body section ("pillar section"): heading, Markdown body, optional points."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="sections")
+    heading = models.CharField(max_length=300)
+    body = models.TextField(blank=True, help_text="Markdown.")
+    body_html = models.TextField(blank=True, editable=False)
+    points_heading = models.CharField(max_length=300, blank=True)
+
+    class Meta(OrderedChild.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["article", "position"], name="section_unique_position"),
+            models.CheckConstraint(condition=~Q(heading=""), name="section_heading_not_empty"),
+        ]
+
+    def __str__(self):
+        return self.heading
+
+    def save(self, *args, **kwargs):
+        self.body_html = markdown_to_html(self.body)
+        super().save(*args, **kwargs)
+
+
+class Point(OrderedChild):
+    """A pillar point in a section: a short label (may be empty) and its text."""
+
+    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="points")
+    label = models.CharField(max_length=200, blank=True)
+    text = models.TextField()
+
+    class Meta(OrderedChild.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["section", "position"], name="point_unique_position"),
+            models.CheckConstraint(condition=~Q(text=""), name="point_text_not_empty"),
+        ]
+
+    def __str__(self):
+        return self.label or self.text[:50]
+
+
+class Take(models.Model):
+    """The house commentary block, e.g. “Gogo's Take”."""
+
+    article = models.OneToOneField(Article, on_delete=models.CASCADE, related_name="take")
+    title = models.CharField(max_length=200, default="The Newsroom's Take")
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=~Q(title=""), name="take_title_not_empty")]
+
+    def __str__(self):
+        return self.title
+
+
+class TakePoint(OrderedChild):
+    Kind = TakeKind
+
+    take = models.ForeignKey(Take, on_delete=models.CASCADE, related_name="points")
+    kind = models.CharField(max_length=20, choices=TakeKind.choices)
+    text = models.TextField()
+
+    class Meta(OrderedChild.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["take", "position"], name="takepoint_unique_position"),
+            models.CheckConstraint(condition=~Q(text=""), name="takepoint_text_not_empty"),
+            models.CheckConstraint(
+                condition=Q(kind__in=TakeKind.values), name="takepoint_kind_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.emoji} {self.get_kind_display()}"
+
+    @property
+    def emoji(self) -> str:
+        return TAKE_KINDS[self.kind][0]

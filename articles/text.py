@@ -1,0 +1,60 @@
+"""The one place where text from users becomes HTML: Markdown, then a bleach allowlist.
+
+Models call `markdown_to_html` on save and store the result in `*_html` fields; templates
+mark only those fields safe. Everything else is plain text that templates escape.
+"""
+
+import re
+
+import bleach
+from markdown_it import MarkdownIt
+
+ALLOWED_TAGS = frozenset(
+    {
+        "p", "br", "strong", "em", "a", "code", "pre", "blockquote",
+        "ul", "ol", "li", "h3", "h4", "h5", "h6", "hr",
+    }
+)
+ALLOWED_ATTRIBUTES = {"a": ["href", "title"], "ol": ["start"]}
+ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
+
+# Raw HTML in Markdown is shown as text, never passed through.
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+_cleaner = bleach.Cleaner(
+    tags=ALLOWED_TAGS,
+    attributes=ALLOWED_ATTRIBUTES,
+    protocols=ALLOWED_PROTOCOLS,
+    strip=False,
+    strip_comments=True,
+)
+
+# Characters that Markdown would read as markup when plain text is meant.
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]{}<>#+\-!|~&])")
+_ORDERED_LIST_START = re.compile(r"^(\d+)([.)])")
+
+
+def markdown_to_html(source: str) -> str:
+    """Render Markdown to HTML and clean it against the allowlist.
+
+    Headings in a body start at h3: the page's h1 is the headline and h2 the sections.
+    """
+    if not source or not source.strip():
+        return ""
+    tokens = _markdown.parse(source)
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            level = int(token.tag[1])
+            token.tag = f"h{min(level + 2, 6)}"
+    html = _markdown.renderer.render(tokens, _markdown.options, {})
+    return _cleaner.clean(html).strip()
+
+
+def plain_to_markdown(text: str) -> str:
+    """Escape plain text so that Markdown renders it exactly as written."""
+    escaped = _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+    return _ORDERED_LIST_START.sub(r"\1\\\2", escaped)
+
+
+def paragraphs_to_markdown(paragraphs: list[str]) -> str:
+    """Join plain-text paragraphs into a Markdown document, one paragraph each."""
+    return "\n\n".join(plain_to_markdown(p.strip()) for p in paragraphs if p.strip())

@@ -1,0 +1,26 @@
+"""Shared fixtures: media in a temporary folder, the shared material when present."""
+
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def shared_file():
+    """Return a path inside ../shared, skipping the test when the project was cloned alone."""
+
+    def get(relative: str) -> Path:
+        path = SHARED / relative
+        if not path.is_file():
+            pytest.skip(f"../shared/{relative} is not present (project cloned alone)")
+        return path
+
+    return get
