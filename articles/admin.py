@@ -20,6 +20,14 @@ class OrderedInlineFormSet(nested_admin.formsets.NestedInlineFormSet):
     positions in the submitted data are an ordering to resolve, not an error.
     """
 
+    def save(self, commit=True):
+        parent = getattr(self, "parent_form", None)
+        if parent is not None and parent.parent_formset._should_delete_form(parent):
+            # Deleting the parent row deletes these rows; saving them would re-create orphans.
+            self.changed_objects, self.deleted_objects, self.new_objects = [], [], []
+            return []
+        return super().save(commit)
+
     def process_forms_pre_save(self, forms):
         forms = super().process_forms_pre_save(forms)
         field = self.sortable_field_name

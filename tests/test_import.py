@@ -1,0 +1,152 @@
+"""The import_story command: one article per file, updates by original URL, atomic refusals."""
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from articles.models import Article, KeyFact, Point, Section, Source, TakePoint
+from tests.factories import story_text
+
+pytestmark = pytest.mark.django_db
+
+
+def run_import(*paths, publish=False):
+    from io import StringIO
+
+    out, err = StringIO(), StringIO()
+    args = [str(p) for p in paths] + (["--publish"] if publish else [])
+    try:
+        call_command("import_story", *args, stdout=out, stderr=err)
+    except CommandError as error:
+        return out.getvalue(), err.getvalue(), error
+    return out.getvalue(), err.getvalue(), None
+
+
+def write(tmp_path, name, text, encoding="utf-8"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_import_creates_article_with_all_parts_and_prints_its_path(tmp_path):
+    sections = (
+        ("Why the Harbour Chose Tides", ("Tides are predictable.", "Wind is not."), "What It Brings", (("Jobs", "Forty."), ("", "Cleaner air."))),
+        ("Looking Ahead: Phase Two", ("More to come.",), "", ()),
+    )
+    out, err, error = run_import(write(tmp_path, "a.txt", story_text(sections=sections)))
+    assert error is None, err
+    article = Article.objects.get()
+    assert out.splitlines()[0].split("\t")[0] == f"/articles/{article.slug}/"
+    assert article.slug == "tidal-power-comes-to-the-harbour"
+    assert article.status == Article.Status.DRAFT
+    assert article.lede_html == "<p>The harbour board approved three tidal turbines on Tuesday.</p>"
+    assert article.key_facts_heading == "Key Facts About the Turbines"
+    assert [(f.position, f.label) for f in article.key_facts.all()] == [(0, "Capacity"), (1, "Schedule")]
+    first, second = article.sections.all()
+    assert first.body_html == "<p>Tides are predictable.</p>\n<p>Wind is not.</p>"
+    assert first.points_heading == "What It Brings"
+    assert [(p.position, p.label, p.text) for p in first.points.all()] == [(0, "Jobs", "Forty."), (1, "", "Cleaner air.")]
+    assert second.heading == "Looking Ahead: Phase Two"
+    assert article.take.title == "The Desk's Take"
+    assert [p.kind for p in article.take.points.all()] == ["why_it_matters"]
+    assert article.source.name == "Harbour Wire" and article.source.site == "harbour.example"
+    assert article.source.credit == "Please credit Harbour Wire when republishing."
+    assert article.original_url == "https://harbour.example/stories/tidal?ref=rss&utm=1"
+
+
+def test_publish_flag_makes_story_live(tmp_path):
+    run_import(write(tmp_path, "a.txt", story_text()), publish=True)
+    assert Article.objects.live().count() == 1
+
+
+def test_reimport_same_original_url_updates_instead_of_duplicating(tmp_path):
+    run_import(write(tmp_path, "a.txt", story_text()))
+    article = Article.objects.get()
+    out, err, error = run_import(
+        write(tmp_path, "b.txt", story_text(title="Tidal Power: Revised", facts=(("Capacity", "Four megawatts."),)))
+    )
+    assert error is None, err
+    assert Article.objects.count() == 1
+    article.refresh_from_db()
+    assert article.title == "Tidal Power: Revised"
+    assert article.slug == "tidal-power-comes-to-the-harbour"  # the address stays
+    assert list(article.key_facts.values_list("text", flat=True)) == ["Four megawatts."]
+    assert KeyFact.objects.count() == 1 and Section.objects.count() == 1 and TakePoint.objects.count() == 1
+    assert "updated" in out
+
+
+def test_same_title_different_story_gets_its_own_slug(tmp_path):
+    run_import(write(tmp_path, "a.txt", story_text()))
+    run_import(write(tmp_path, "b.txt", story_text(original="🔗 Original: https://harbour.example/other")))
+    assert sorted(Article.objects.values_list("slug", flat=True)) == [
+        "tidal-power-comes-to-the-harbour",
+        "tidal-power-comes-to-the-harbour-2",
+    ]
+
+
+def test_malformed_file_names_file_and_line_and_writes_nothing(tmp_path):
+    bad = write(tmp_path, "bad.txt", "Title Here\nA lede.\n- stray: bullet\n" + "\n".join(story_text().splitlines()[2:]))
+    out, err, error = run_import(bad)
+    assert error is not None
+    assert f"{bad}:3: error: a bullet before any heading" in err
+    assert Article.objects.count() == 0 and Source.objects.count() == 0
+
+
+def test_bad_file_among_several_leaves_the_good_ones(tmp_path):
+    good = write(tmp_path, "good.txt", story_text())
+    bad = write(tmp_path, "bad.txt", story_text(source="", original="🔗 Original: https://x.example/2"))
+    later = write(tmp_path, "later.txt", story_text(title="Later Story", original="🔗 Original: https://x.example/3"))
+    out, err, error = run_import(good, bad, later)
+    assert error is not None and "1 of 3" in str(error)
+    assert "bad.txt" in err and "📌 Source" in err
+    assert sorted(Article.objects.values_list("title", flat=True)) == ["Later Story", "Tidal Power Comes to the Harbour"]
+    assert len([line for line in out.splitlines() if line.startswith("/")]) == 2
+
+
+def test_failure_midway_through_saving_rolls_back_that_story(tmp_path, monkeypatch):
+    run_import(write(tmp_path, "a.txt", story_text()))
+    before = list(Article.objects.values_list("title", "lede"))
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(Point.objects, "bulk_create", explode)
+    with pytest.raises(RuntimeError):
+        run_import(write(tmp_path, "b.txt", story_text(title="Changed Title", sections=(("S", ("P.",), "", (("A", "b."),)),))))
+    assert list(Article.objects.values_list("title", "lede")) == before
+    assert Section.objects.get().heading == "Why the Harbour Chose Tides"
+
+
+def test_file_that_is_not_utf8_is_refused(tmp_path):
+    path = tmp_path / "latin1.txt"
+    path.write_bytes("Harbour News\nCaf\u00e9 opens.\n".encode("latin-1"))
+    out, err, error = run_import(path)
+    assert error is not None and "latin1.txt:2: error: the file is not UTF-8" in err
+
+
+def test_missing_file_is_reported(tmp_path):
+    out, err, error = run_import(tmp_path / "nope.txt")
+    assert error is not None and "nope.txt: error: cannot read" in err
+
+
+def test_sample_story_imports(shared_file):
+    out, err, error = run_import(shared_file("stories/longgang.txt"), publish=True)
+    assert error is None, err
+    article = Article.objects.get()
+    assert article.sections.count() == 5
+    assert Point.objects.filter(section__article=article).count() == 12
+    assert article.take.points.count() == 3
+
+
+def test_reimport_keeps_editorial_fields(tmp_path):
+    from tests.factories import make_desk
+
+    run_import(write(tmp_path, "a.txt", story_text()), publish=True)
+    article = Article.objects.get()
+    desk = make_desk()
+    article.desk, article.byline = desk, "Ana Reyes"
+    article.save()
+    article.tags.add("energy")
+    run_import(write(tmp_path, "a.txt", story_text(title="New Headline")))
+    article.refresh_from_db()
+    assert (article.desk, article.byline, article.status) == (desk, "Ana Reyes", Article.Status.PUBLISHED)
+    assert list(article.tags.names()) == ["energy"]
