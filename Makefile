@@ -13,7 +13,10 @@ FIND_PYTHON = for c in python3.13 python3.12 \
 	  if $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo $$c; break; fi; \
 	done
 
-.PHONY: run test test-postgres install migrate demo check clean lock
+.PHONY: run test install migrate demo check clean lock
+
+# Local development runs with DEBUG on unless the environment says otherwise.
+migrate demo run: export DEBUG ?= 1
 
 $(STAMP): requirements-dev.lock
 	@py=$$($(FIND_PYTHON)); \
