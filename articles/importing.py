@@ -6,9 +6,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from articles.models import Article, KeyFact, Point, Section, Source, Take, TakePoint
+from articles.models import Article, Source, Take
+from articles.snapshots import parts_replace
 from articles.storyformat import StoryData
-from articles.text import markdown_to_html, paragraphs_to_markdown
+from articles.text import paragraphs_to_markdown
 
 SLUG_MAX = Article._meta.get_field("slug").max_length
 
@@ -45,6 +46,30 @@ def _source_for(story: StoryData) -> Source:
     return source
 
 
+def story_parts(story: StoryData) -> dict:
+    """A parsed story's parts in the snapshot layout that `parts_replace` writes."""
+    return {
+        "key_facts": [{"label": f.label, "text": f.text} for f in story.key_facts],
+        "sections": [
+            {
+                "heading": s.heading,
+                "body": paragraphs_to_markdown(s.paragraphs),
+                "points_heading": s.points_heading,
+                "points": [{"label": p.label, "text": p.text} for p in s.points],
+            }
+            for s in story.sections
+        ],
+        "take": (
+            {
+                "title": story.take_title or Take._meta.get_field("title").default,
+                "points": [{"kind": p.kind, "text": p.text} for p in story.take_points],
+            }
+            if story.take_title or story.take_points
+            else None
+        ),
+    }
+
+
 @transaction.atomic
 def story_save(*, story: StoryData, publish: bool = False) -> ImportResult:
     """Write a parsed story as an Article with all its parts.
@@ -69,37 +94,5 @@ def story_save(*, story: StoryData, publish: bool = False) -> ImportResult:
         article.published_at = article.published_at or timezone.now()
     article.save()
 
-    if not created:
-        article.key_facts.all().delete()
-        article.sections.all().delete()
-        Take.objects.filter(article=article).delete()
-
-    KeyFact.objects.bulk_create(
-        KeyFact(article=article, position=i, label=fact.label, text=fact.text)
-        for i, fact in enumerate(story.key_facts)
-    )
-    sections = []
-    for i, data in enumerate(story.sections):
-        body = paragraphs_to_markdown(data.paragraphs)
-        sections.append(
-            Section(
-                article=article,
-                position=i,
-                heading=data.heading,
-                body=body,
-                body_html=markdown_to_html(body),
-                points_heading=data.points_heading,
-            )
-        )
-    Section.objects.bulk_create(sections)
-    Point.objects.bulk_create(
-        Point(section=section, position=j, label=point.label, text=point.text)
-        for section, data in zip(sections, story.sections)
-        for j, point in enumerate(data.points)
-    )
-    if story.take_title or story.take_points:
-        take = Take.objects.create(article=article, title=story.take_title or Take._meta.get_field("title").default)
-        TakePoint.objects.bulk_create(
-            TakePoint(take=take, position=i, kind=p.kind, text=p.text) for i, p in enumerate(story.take_points)
-        )
+    parts_replace(article, story_parts(story))
     return ImportResult(article=article, created=created)

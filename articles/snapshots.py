@@ -1,0 +1,189 @@
+"""Snapshots of a story: all fields and parts as JSON, and the reader's view of one.
+
+A snapshot is what a Revision stores and what readers see of a live story. `story_view`
+turns one back into attribute-style objects that the public template reads.
+"""
+
+from types import SimpleNamespace
+
+from django.core.files.storage import default_storage
+
+from articles.models import Article, KeyFact, Point, Section, Source, Take, TakePoint
+from articles.storyformat import TAKE_KINDS
+from articles.text import markdown_to_html
+
+SNAPSHOT_VERSION = 1
+
+
+def article_snapshot(article: Article) -> dict:
+    """Everything readers would see of the working copy, as plain JSON-ready data."""
+    image = None
+    if article.image:
+        image = {
+            "name": article.image.name,
+            "width": _safe_dimension(article, "width"),
+            "height": _safe_dimension(article, "height"),
+        }
+    take = getattr(article, "take", None) if _has_take(article) else None
+    return {
+        "v": SNAPSHOT_VERSION,
+        "title": article.title,
+        "slug": article.slug,
+        "lede": article.lede,
+        "lede_html": article.lede_html,
+        "byline": article.byline,
+        "desk": {"name": article.desk.name, "slug": article.desk.slug} if article.desk_id else None,
+        "tags": sorted(article.tags.names()),
+        "image": image,
+        "image_alt": article.image_alt,
+        "image_credit": article.image_credit,
+        "source": (
+            {"name": article.source.name, "site": article.source.site, "credit": article.source.credit}
+            if article.source_id
+            else None
+        ),
+        "original_url": article.original_url,
+        "key_facts_heading": article.key_facts_heading,
+        "key_facts": [{"label": f.label, "text": f.text} for f in article.key_facts.all()],
+        "sections": [
+            {
+                "heading": s.heading,
+                "body": s.body,
+                "body_html": s.body_html,
+                "points_heading": s.points_heading,
+                "points": [{"label": p.label, "text": p.text} for p in s.points.all()],
+            }
+            for s in article.sections.all()
+        ],
+        "take": (
+            {"title": take.title, "points": [{"kind": p.kind, "text": p.text} for p in take.points.all()]}
+            if take
+            else None
+        ),
+    }
+
+
+def _has_take(article: Article) -> bool:
+    try:
+        return article.take is not None
+    except Take.DoesNotExist:
+        return False
+
+
+def _safe_dimension(article: Article, which: str) -> int | None:
+    try:
+        return getattr(article.image, which)
+    except (OSError, ValueError):
+        return None
+
+
+def story_view(data: dict, **extra) -> SimpleNamespace:
+    """The reader's view of a snapshot: what the public templates and the API read."""
+    image = data.get("image")
+    take = data.get("take")
+    return SimpleNamespace(
+        title=data["title"],
+        slug=data["slug"],
+        lede_html=data["lede_html"],
+        byline=data["byline"],
+        desk=SimpleNamespace(**data["desk"]) if data.get("desk") else None,
+        tags=data["tags"],
+        image=(
+            SimpleNamespace(url=default_storage.url(image["name"]), width=image["width"], height=image["height"])
+            if image
+            else None
+        ),
+        image_alt=data["image_alt"],
+        image_credit=data["image_credit"],
+        source=SimpleNamespace(**data["source"]) if data.get("source") else None,
+        original_url=data["original_url"],
+        key_facts_heading=data["key_facts_heading"],
+        key_facts=[SimpleNamespace(**fact) for fact in data["key_facts"]],
+        sections=[
+            SimpleNamespace(
+                heading=s["heading"],
+                body_html=s["body_html"],
+                points_heading=s["points_heading"],
+                points=[SimpleNamespace(**p) for p in s["points"]],
+            )
+            for s in data["sections"]
+        ],
+        take=(
+            SimpleNamespace(
+                title=take["title"],
+                points=[
+                    SimpleNamespace(
+                        kind=p["kind"], text=p["text"], emoji=TAKE_KINDS[p["kind"]][0], label=TAKE_KINDS[p["kind"]][1]
+                    )
+                    for p in take["points"]
+                ],
+            )
+            if take
+            else None
+        ),
+        **extra,
+    )
+
+
+def snapshot_restore(article: Article, data: dict) -> None:
+    """Write a snapshot's content into the working copy (fields and every part).
+
+    The address (slug) and the workflow fields are not part of the content and stay.
+    """
+    article.title = data["title"]
+    article.lede = data["lede"]
+    article.byline = data["byline"]
+    article.image_alt = data["image_alt"]
+    article.image_credit = data["image_credit"]
+    article.original_url = data["original_url"]
+    article.key_facts_heading = data["key_facts_heading"]
+    if data.get("image"):
+        article.image.name = data["image"]["name"]
+    else:
+        article.image = None
+    if data.get("source"):
+        article.source, _ = Source.objects.get_or_create(
+            name=data["source"]["name"], defaults={"site": data["source"]["site"], "credit": data["source"]["credit"]}
+        )
+    else:
+        article.source = None
+    if data.get("desk"):
+        from articles.models import Desk
+
+        article.desk = Desk.objects.filter(slug=data["desk"]["slug"]).first()
+    else:
+        article.desk = None
+    article.save()
+    article.tags.set(data["tags"])
+    parts_replace(article, data)
+
+
+def parts_replace(article: Article, data: dict) -> None:
+    """Replace the article's key facts, sections, points and take with those in `data`."""
+    article.key_facts.all().delete()
+    article.sections.all().delete()
+    Take.objects.filter(article=article).delete()
+    KeyFact.objects.bulk_create(
+        KeyFact(article=article, position=i, label=f["label"], text=f["text"]) for i, f in enumerate(data["key_facts"])
+    )
+    sections = Section.objects.bulk_create(
+        Section(
+            article=article,
+            position=i,
+            heading=s["heading"],
+            body=s["body"],
+            body_html=markdown_to_html(s["body"]),
+            points_heading=s["points_heading"],
+        )
+        for i, s in enumerate(data["sections"])
+    )
+    Point.objects.bulk_create(
+        Point(section=section, position=j, label=p["label"], text=p["text"])
+        for section, s in zip(sections, data["sections"])
+        for j, p in enumerate(s["points"])
+    )
+    if data.get("take"):
+        take = Take.objects.create(article=article, title=data["take"]["title"])
+        TakePoint.objects.bulk_create(
+            TakePoint(take=take, position=i, kind=p["kind"], text=p["text"]) for i, p in enumerate(data["take"]["points"])
+        )
