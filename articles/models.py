@@ -80,7 +80,11 @@ class Article(models.Model):
     slug = models.SlugField(max_length=200, unique=True)
     lede = models.TextField(help_text="One or more paragraphs (Markdown) that open the story.")
     lede_html = models.TextField(blank=True, editable=False)
-    image = models.ImageField("hero image", upload_to="articles/%Y/%m/", blank=True)
+    image = models.ImageField(
+        "hero image", upload_to="articles/%Y/%m/", blank=True, width_field="image_width", height_field="image_height"
+    )
+    image_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    image_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
     image_alt = models.CharField(
         "image alt text", max_length=300, blank=True, help_text="What the image shows, for readers who cannot see it."
     )

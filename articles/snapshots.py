@@ -7,10 +7,11 @@ turns one back into attribute-style objects that the public template reads.
 from types import SimpleNamespace
 
 from django.core.files.storage import default_storage
+from django.urls import reverse
 
 from articles.models import Article, KeyFact, Point, Section, Source, Take, TakePoint
 from articles.storyformat import TAKE_KINDS
-from articles.text import markdown_to_html
+from articles.text import html_to_text, markdown_to_html
 
 SNAPSHOT_VERSION = 1
 
@@ -19,11 +20,7 @@ def article_snapshot(article: Article) -> dict:
     """Everything readers would see of the working copy, as plain JSON-ready data."""
     image = None
     if article.image:
-        image = {
-            "name": article.image.name,
-            "width": _safe_dimension(article, "width"),
-            "height": _safe_dimension(article, "height"),
-        }
+        image = {"name": article.image.name, "width": article.image_width, "height": article.image_height}
     take = getattr(article, "take", None) if _has_take(article) else None
     return {
         "v": SNAPSHOT_VERSION,
@@ -33,7 +30,7 @@ def article_snapshot(article: Article) -> dict:
         "lede_html": article.lede_html,
         "byline": article.byline,
         "desk": {"name": article.desk.name, "slug": article.desk.slug} if article.desk_id else None,
-        "tags": sorted(article.tags.names()),
+        "tags": [{"name": t.name, "slug": t.slug} for t in sorted(article.tags.all(), key=lambda t: t.name)],
         "image": image,
         "image_alt": article.image_alt,
         "image_credit": article.image_credit,
@@ -70,13 +67,6 @@ def _has_take(article: Article) -> bool:
         return False
 
 
-def _safe_dimension(article: Article, which: str) -> int | None:
-    try:
-        return getattr(article.image, which)
-    except (OSError, ValueError):
-        return None
-
-
 def story_view(data: dict, **extra) -> SimpleNamespace:
     """The reader's view of a snapshot: what the public templates and the API read."""
     image = data.get("image")
@@ -85,9 +75,11 @@ def story_view(data: dict, **extra) -> SimpleNamespace:
         title=data["title"],
         slug=data["slug"],
         lede_html=data["lede_html"],
+        lede_text=html_to_text(data["lede_html"]),
+        url=reverse("articles:detail", kwargs={"slug": data["slug"]}),
         byline=data["byline"],
         desk=SimpleNamespace(**data["desk"]) if data.get("desk") else None,
-        tags=data["tags"],
+        tags=[SimpleNamespace(**tag) for tag in data["tags"]],
         image=(
             SimpleNamespace(url=default_storage.url(image["name"]), width=image["width"], height=image["height"])
             if image
@@ -154,7 +146,7 @@ def snapshot_restore(article: Article, data: dict) -> None:
     else:
         article.desk = None
     article.save()
-    article.tags.set(data["tags"])
+    article.tags.set([tag["name"] for tag in data["tags"]])
     parts_replace(article, data)
 
 

@@ -4,6 +4,7 @@ Models call `markdown_to_html` on save and store the result in `*_html` fields; 
 mark only those fields safe. Everything else is plain text that templates escape.
 """
 
+import html
 import re
 
 import bleach
@@ -58,3 +59,8 @@ def plain_to_markdown(text: str) -> str:
 def paragraphs_to_markdown(paragraphs: list[str]) -> str:
     """Join plain-text paragraphs into a Markdown document, one paragraph each."""
     return "\n\n".join(plain_to_markdown(p.strip()) for p in paragraphs if p.strip())
+
+
+def html_to_text(fragment: str) -> str:
+    """Plain text of a sanitised HTML fragment (for excerpts and meta descriptions)."""
+    return " ".join(html.unescape(bleach.clean(fragment, tags=set(), strip=True)).split())

@@ -143,3 +143,36 @@ def test_article_page_query_count_does_not_grow_with_parts(client, story, django
             Point.objects.create(section=section, position=j, label=f"L{j}", text="t")
     with django_assert_max_num_queries(8):
         assert client.get(f"/articles/{story.slug}/").status_code == 200
+
+
+def test_excerpts_and_description_are_escaped_once(client):
+    article = make_article(lede='R&D on "AI" <b>tools</b>.')
+    front = client.get("/").content.decode()
+    detail = client.get(f"/articles/{article.slug}/").content.decode()
+    for page in (front, detail):
+        assert "R&amp;D on &quot;AI&quot; &lt;b&gt;tools&lt;/b&gt;." in page
+        assert "&amp;amp;" not in page and "&amp;quot;" not in page
+
+
+def test_canonical_link_ignores_query_string(client, story):
+    page = client.get(f"/articles/{story.slug}/?utm_source=x").content.decode()
+    assert f'<link rel="canonical" href="http://testserver/articles/{story.slug}/">' in page
+
+
+def test_front_page_is_paginated_newest_first(client):
+    from articles.views import FRONT_PAGE_SIZE
+
+    now = timezone.now()
+    for i in range(FRONT_PAGE_SIZE + 3):
+        make_article(title=f"Story {i:02d}", published_at=now - timedelta(minutes=i), parts=False)
+    first = client.get("/").content.decode()
+    second = client.get("/?page=2").content.decode()
+    assert first.index("Story 00") < first.index("Story 01")
+    assert f"Story {FRONT_PAGE_SIZE + 2:02d}" in second and "Story 00" not in second
+
+
+def test_front_page_query_count_does_not_grow(client, django_assert_max_num_queries):
+    for i in range(30):
+        make_article(parts=False).tags.add(f"tag{i}")
+    with django_assert_max_num_queries(4):
+        assert client.get("/").status_code == 200
