@@ -1,11 +1,16 @@
-"""The editors' screens: one change page edits a story and all its parts."""
+"""The editors' screens: one change page edits a story and all its parts, with the
+workflow's buttons; the workflow screens themselves are in admin_views."""
 
 import nested_admin
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count, F
+from django.urls import path
 from django.utils import timezone
+from django.utils.html import format_html
 
+from articles import admin_views, workflow
+from articles.forms import ArticleAdminForm
 from articles.models import Article, Desk, KeyFact, Point, Section, Source, Take, TakePoint
 
 # Rows being moved or deleted are parked this far up while a formset saves, so that the
@@ -49,7 +54,31 @@ class OrderedInlineForm(forms.ModelForm):
         return {*super()._get_validation_exclusions(), "position"}
 
 
-class OrderedInlineMixin:
+def _story_of(obj):
+    """The story an inline's parent object belongs to (an Article, Section or Take)."""
+    if obj is None or isinstance(obj, Article):
+        return obj
+    return getattr(obj, "article", None)
+
+
+class LockedWithStoryMixin:
+    """A story's parts are locked exactly when the story is (in review, archived)."""
+
+    def _editable(self, request, obj):
+        story = _story_of(obj)
+        return story is None or story.pk is None or workflow.can_edit(story, request.user)
+
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and self._editable(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._editable(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._editable(request, obj)
+
+
+class OrderedInlineMixin(LockedWithStoryMixin):
     form = OrderedInlineForm
     formset = OrderedInlineFormSet
     sortable_field_name = "position"
@@ -79,7 +108,7 @@ class TakePointInline(OrderedInlineMixin, nested_admin.NestedTabularInline):
     verbose_name = "take point"
 
 
-class TakeInline(nested_admin.NestedStackedInline):
+class TakeInline(LockedWithStoryMixin, nested_admin.NestedStackedInline):
     model = Take
     fields = ["title"]
     inlines = [TakePointInline]
@@ -88,24 +117,54 @@ class TakeInline(nested_admin.NestedStackedInline):
     verbose_name_plural = "take"
 
 
+STATUS_COLOURS = {"draft": "grey", "in_review": "amber", "published": "green", "archived": "red"}
+
+
+class PublicationFilter(admin.SimpleListFilter):
+    title = "publication"
+    parameter_name = "publication"
+
+    def lookups(self, request, model_admin):
+        return [("live", "Live now"), ("scheduled", "Scheduled"), ("changes", "Live, with unpublished changes"),
+                ("offline", "Not on the site")]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "live":
+            return queryset.live()
+        if self.value() == "scheduled":
+            return queryset.filter(live_revision__isnull=False, live_from__gt=now)
+        if self.value() == "changes":
+            return queryset.live().filter(has_unpublished_changes=True)
+        if self.value() == "offline":
+            return queryset.exclude(pk__in=queryset.live().values("pk"))
+        return queryset
+
+
 @admin.register(Article)
 class ArticleAdmin(nested_admin.NestedModelAdmin):
-    list_display = ["title", "status", "desk", "source", "tag_list", "published_at", "updated_at"]
-    list_filter = ["status", "desk", "source", "tags"]
+    form = ArticleAdminForm
+    list_display = ["title", "status_badge", "desk", "source", "tag_list", "live_column", "updated_at"]
+    list_filter = ["status", PublicationFilter, "desk", "source", "tags"]
     list_select_related = ["desk", "source"]
     search_fields = ["title", "slug", "lede", "byline", "original_url", "source__name"]
     date_hierarchy = "created_at"
     prepopulated_fields = {"slug": ["title"]}
     autocomplete_fields = ["source", "desk"]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["status_badge", "live_column", "submitted_by", "created_by", "updated_by", "created_at",
+                       "updated_at"]
     fieldsets = [
-        (None, {"fields": ["title", "slug", "lede", "byline", "desk", "tags", "status", "published_at"]}),
+        (None, {"fields": ["title", "slug", "lede", "byline", "desk", "tags", "version"]}),
         ("Hero image", {"fields": ["image", "image_alt", "image_credit"]}),
         ("Attribution", {"fields": ["source", "original_url"]}),
         ("Key facts", {"fields": ["key_facts_heading"]}),
-        ("Record", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
+        ("Workflow", {"fields": ["status_badge", "live_column", "submitted_by", "created_by", "updated_by",
+                                 "created_at", "updated_at"]}),
     ]
     inlines = [KeyFactInline, SectionInline, TakeInline]
+
+    class Media:
+        css = {"all": ["css/admin.css"]}
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("tags")
@@ -114,11 +173,81 @@ class ArticleAdmin(nested_admin.NestedModelAdmin):
     def tag_list(self, obj):
         return ", ".join(sorted(tag.name for tag in obj.tags.all()))
 
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj):
+        return format_html('<span class="status-badge status-badge--{}">{}</span>',
+                           STATUS_COLOURS.get(obj.status, "grey"), obj.status_label())
+
+    @admin.display(description="on the site", ordering="live_from")
+    def live_column(self, obj):
+        if obj.live_revision_id is None:
+            return "Unpublished" if obj.unpublished_at else "—"
+        when = timezone.localtime(obj.live_from).strftime("%Y-%m-%d %H:%M")
+        if obj.is_scheduled:
+            return format_html('<strong class="scheduled">Scheduled: goes live {}</strong>', when)
+        if not obj.is_live:
+            return "Expired"
+        return f"Live since {when}"
+
+    # Permissions: the workflow decides when a story may be edited.
+
+    def has_change_permission(self, request, obj=None):
+        if not super().has_change_permission(request, obj):
+            return False
+        return obj is None or workflow.can_edit(obj, request.user)
+
+    # Saving: who did it, and a revision of every save.
+
     def save_model(self, request, obj, form, change):
-        # Until the review workflow exists, publishing is setting the status here.
-        if obj.status == Article.Status.PUBLISHED and obj.published_at is None:
-            obj.published_at = timezone.now()
+        if not change:
+            obj.created_by = request.user
+        obj.updated_by = request.user
         super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        workflow.article_saved(article=form.instance, user=request.user)
+
+    # The change page: workflow buttons and the state of the story.
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        article = self.get_object(request, object_id)
+        extra = {}
+        if article is not None:
+            if not workflow.can_edit(article, request.user) and request.method == "GET":
+                messages.info(request, workflow.edit_refusal(article, request.user))
+            extra = {
+                "workflow_actions": workflow.available_actions(article, request.user),
+                "status_label": article.status_label(),
+                "review_comment": article.review_comment if article.status == Article.Status.DRAFT else "",
+            }
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
+
+    def history_view(self, request, object_id, extra_context=None):
+        return admin_views.history_view(self, request, object_id)
+
+    def changelist_view(self, request, extra_context=None):
+        waiting = Article.objects.filter(status=Article.Status.IN_REVIEW).count()
+        return super().changelist_view(request, {"review_waiting": waiting, **(extra_context or {})})
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+
+        def view(func):
+            return wrap(lambda request, *args, **kwargs: func(self, request, *args, **kwargs))
+
+        return [
+            path("review-queue/", view(admin_views.review_queue_view), name="articles_article_review_queue"),
+            path("<path:object_id>/transition/<slug:action>/", view(admin_views.transition_view),
+                 name="articles_article_transition"),
+            path("<path:object_id>/preview/", view(admin_views.preview_view), name="articles_article_preview"),
+            path("<path:object_id>/share/", view(admin_views.share_view), name="articles_article_share"),
+            path("<path:object_id>/revisions/<int:number>/", view(admin_views.diff_view),
+                 name="articles_article_diff"),
+            path("<path:object_id>/revisions/<int:number>/restore/", view(admin_views.restore_view),
+                 name="articles_article_restore"),
+            *super().get_urls(),
+        ]
 
 
 @admin.register(Source)

@@ -3,10 +3,10 @@
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.utils import timezone
 from django.utils.text import slugify
 
-from articles.models import Article, Source, Take
+from articles import workflow
+from articles.models import Article, Revision, Source, Take
 from articles.snapshots import parts_replace
 from articles.storyformat import StoryData
 from articles.text import paragraphs_to_markdown
@@ -71,11 +71,13 @@ def story_parts(story: StoryData) -> dict:
 
 
 @transaction.atomic
-def story_save(*, story: StoryData, publish: bool = False) -> ImportResult:
-    """Write a parsed story as an Article with all its parts.
+def story_save(*, story: StoryData, user, publish: bool = False) -> ImportResult:
+    """Write a parsed story into an article's working copy, as `user`.
 
-    A story whose original URL is already known updates that article (its slug, status and
-    editorial fields such as desk, tags and image stay); its parts are replaced.
+    A story whose original URL is already known updates that article's working copy (its
+    slug, status and editorial fields such as desk, tags and image stay; its parts are
+    replaced); readers keep the live version until a moderator approves the new one.
+    `publish` approves it at once, through the workflow's approve step.
     """
     article = (
         Article.objects.select_for_update().filter(original_url=story.original_url).first()
@@ -84,15 +86,18 @@ def story_save(*, story: StoryData, publish: bool = False) -> ImportResult:
     )
     created = article is None
     if created:
-        article = Article(slug=unique_slug(story.title), original_url=story.original_url)
+        if not user.has_perm("articles.add_article"):
+            raise workflow.TransitionPermissionError(f"{user.get_username()} may not create stories.")
+        article = Article(slug=unique_slug(story.title), original_url=story.original_url, created_by=user)
+    elif not workflow.can_edit(article, user):
+        raise workflow.TransitionPermissionError(workflow.edit_refusal(article, user))
     article.title = story.title
     article.lede = paragraphs_to_markdown(story.lede)
     article.key_facts_heading = story.key_facts_heading
     article.source = _source_for(story)
-    if publish:
-        article.status = Article.Status.PUBLISHED
-        article.published_at = article.published_at or timezone.now()
     article.save()
-
     parts_replace(article, story_parts(story))
+    workflow.article_saved(article=article, user=user, kind=Revision.Kind.IMPORT)
+    if publish:
+        workflow.article_approve(article=article, user=user, direct=True)
     return ImportResult(article=article, created=created)

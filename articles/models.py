@@ -4,6 +4,7 @@ An Article row with its children is the editors' working copy. Readers reach sto
 through `Article.objects.live()`.
 """
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -50,8 +51,15 @@ class Desk(models.Model):
 
 class ArticleQuerySet(models.QuerySet):
     def live(self):
-        """The one door to what readers may see: published stories whose time has come."""
-        return self.filter(status=Article.Status.PUBLISHED, published_at__lte=timezone.now())
+        """The one door to what readers may see: an approved revision whose time has come.
+
+        Scheduling is only `live_from` in the future and expiry `live_until` in the past,
+        so no background worker is needed for a story to appear or go.
+        """
+        now = timezone.now()
+        return self.filter(live_revision__isnull=False, live_from__lte=now).filter(
+            Q(live_until__isnull=True) | Q(live_until__gt=now)
+        )
 
 
 class ArticleStatus(models.TextChoices):
@@ -102,12 +110,47 @@ class Article(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    published_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Optimistic locking: every save of the working copy increments it.
+    version = models.PositiveIntegerField(default=0)
+
+    # Workflow (set only by articles.workflow).
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    review_comment = models.TextField(blank=True, help_text="The moderator's last request for changes.")
+    has_unpublished_changes = models.BooleanField(default=False)
+
+    # What readers see: the approved revision and its window.
+    live_revision = models.ForeignKey(
+        "Revision", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    live_from = models.DateTimeField(null=True, blank=True, db_index=True)
+    live_until = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(
+        "first published", null=True, blank=True, db_index=True, help_text="The public date of first publication."
+    )
+    public_updated_at = models.DateTimeField(
+        "publicly updated", null=True, blank=True, help_text="Moved by an update or correction, not by a minor fix."
+    )
+    unpublished_at = models.DateTimeField(null=True, blank=True)
 
     objects = ArticleQuerySet.as_manager()
 
     class Meta:
         ordering = ["-published_at", "-created_at"]
+        permissions = [
+            ("submit_article", "Can submit stories for review and withdraw them"),
+            ("approve_article", "Can approve stories and request changes"),
+            ("unpublish_article", "Can unpublish and reopen stories"),
+            ("edit_in_review", "Can fix copy while a story is in review"),
+        ]
         constraints = [
             models.CheckConstraint(condition=~Q(title=""), name="article_title_not_empty"),
             models.CheckConstraint(condition=~Q(slug=""), name="article_slug_not_empty"),
@@ -130,6 +173,32 @@ class Article(models.Model):
 
     def get_absolute_url(self):
         return reverse("articles:detail", kwargs={"slug": self.slug})
+
+    @property
+    def is_scheduled(self) -> bool:
+        return self.live_revision_id is not None and self.live_from is not None and self.live_from > timezone.now()
+
+    @property
+    def is_live(self) -> bool:
+        now = timezone.now()
+        return (
+            self.live_revision_id is not None
+            and self.live_from is not None
+            and self.live_from <= now
+            and (self.live_until is None or self.live_until > now)
+        )
+
+    def status_label(self) -> str:
+        """The state as editors read it, e.g. "Published, with unpublished changes"."""
+        if self.status == ArticleStatus.PUBLISHED:
+            if self.is_scheduled:
+                return "Scheduled"
+            if self.has_unpublished_changes:
+                return "Published, with unpublished changes"
+        label = self.get_status_display()
+        if self.status in (ArticleStatus.DRAFT, ArticleStatus.IN_REVIEW) and self.live_revision_id:
+            label += " (live version online)"
+        return label
 
 
 class OrderedChild(models.Model):
@@ -233,3 +302,54 @@ class TakePoint(OrderedChild):
     @property
     def emoji(self) -> str:
         return TAKE_KINDS[self.kind][0]
+
+
+class Revision(models.Model):
+    """An immutable snapshot of a story's content: taken on every save and on approval."""
+
+    class Kind(models.TextChoices):
+        SAVE = "save", "Saved"
+        IMPORT = "import", "Imported"
+        RESTORE = "restore", "Restored"
+        APPROVAL = "approval", "Approved"
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.CharField(max_length=300, blank=True)
+    data = models.JSONField()
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [models.UniqueConstraint(fields=["article", "number"], name="revision_unique_number")]
+
+    def __str__(self):
+        return f"#{self.number} {self.get_kind_display().lower()}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("A revision is immutable once written.")
+        super().save(*args, **kwargs)
+
+
+class Transition(models.Model):
+    """One step of the workflow: who moved the story from which state to which, and why."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="transitions")
+    action = models.CharField(max_length=30)
+    from_status = models.CharField(max_length=20, choices=ArticleStatus.choices)
+    to_status = models.CharField(max_length=20, choices=ArticleStatus.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    comment = models.TextField(blank=True)
+    revision = models.ForeignKey(Revision, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self):
+        return f"{self.action}: {self.from_status} → {self.to_status}"

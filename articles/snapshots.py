@@ -4,6 +4,7 @@ A snapshot is what a Revision stores and what readers see of a live story. `stor
 turns one back into attribute-style objects that the public template reads.
 """
 
+from datetime import datetime
 from types import SimpleNamespace
 
 from django.core.files.storage import default_storage
@@ -67,10 +68,22 @@ def _has_take(article: Article) -> bool:
         return False
 
 
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
 def story_view(data: dict, **extra) -> SimpleNamespace:
     """The reader's view of a snapshot: what the public templates and the API read."""
     image = data.get("image")
     take = data.get("take")
+    fields = dict(
+        published_at=_when(data.get("published_at")),
+        updated_at=_when(data.get("updated_at")),
+        changes=[
+            SimpleNamespace(kind=c["kind"], note=c["note"], at=_when(c["at"])) for c in data.get("changes", [])
+        ],
+    )
+    fields.update(extra)
     return SimpleNamespace(
         title=data["title"],
         slug=data["slug"],
@@ -113,7 +126,7 @@ def story_view(data: dict, **extra) -> SimpleNamespace:
             if take
             else None
         ),
-        **extra,
+        **fields,
     )
 
 
@@ -132,7 +145,7 @@ def snapshot_restore(article: Article, data: dict) -> None:
     if data.get("image"):
         article.image.name = data["image"]["name"]
     else:
-        article.image = None
+        article.image = ""
     if data.get("source"):
         article.source, _ = Source.objects.get_or_create(
             name=data["source"]["name"], defaults={"site": data["source"]["site"], "credit": data["source"]["credit"]}

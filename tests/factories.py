@@ -2,8 +2,9 @@
 
 import itertools
 
-from django.utils import timezone
+from django.contrib.auth.models import Group, User
 
+from articles import workflow
 from articles.models import Article, Desk, KeyFact, Point, Section, Source, Take, TakePoint
 
 _counter = itertools.count(1)
@@ -20,8 +21,29 @@ def make_desk(**fields) -> Desk:
     return Desk.objects.create(**{"name": f"Desk {n}", "slug": f"desk-{n}", **fields})
 
 
+def make_user(role: str = "Editors", **fields) -> User:
+    """A staff user in one of the roles ("Editors", "Moderators"), or a superuser for "superuser"."""
+    n = next(_counter)
+    username = fields.pop("username", f"{role.lower()}{n}")
+    defaults = {"email": f"{username}@newsroom.example", "is_staff": True}
+    if role == "superuser":
+        return User.objects.create_superuser(username=username, password="pw", **{**defaults, **fields})
+    user = User.objects.create_user(username=username, password="pw", **{**defaults, **fields})
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+def publish(article: Article, *, by: User | None = None, **approve_kwargs) -> Article:
+    """Record the working copy and approve it through the workflow (direct publish)."""
+    by = by or make_user("Moderators")
+    workflow.article_saved(article=article, user=by)
+    workflow.article_approve(article=article, user=by, direct=True, **approve_kwargs)
+    article.refresh_from_db()
+    return article
+
+
 def make_article(*, published: bool = True, parts: bool = True, **fields) -> Article:
-    """An article with one of every part; published (live) unless told otherwise."""
+    """An article with one of every part; approved and live unless told otherwise."""
     n = next(_counter)
     defaults = {
         "title": f"Harbour Story {n}",
@@ -30,15 +52,18 @@ def make_article(*, published: bool = True, parts: bool = True, **fields) -> Art
         "source": fields.pop("source", None) or make_source(),
         "original_url": f"https://wire.example/stories/{n}",
     }
-    if published:
-        defaults.update(status=Article.Status.PUBLISHED, published_at=timezone.now())
+    approve_kwargs = {k: fields.pop(k) for k in ("go_live_at", "expires_at") if k in fields}
+    tags = fields.pop("tags", [])
     article = Article.objects.create(**{**defaults, **fields})
+    article.tags.add(*tags)
     if parts:
         KeyFact.objects.create(article=article, position=0, label="Vote", text="Seven to two in favour.")
         section = Section.objects.create(article=article, position=0, heading="What Was Decided", body="The **board** agreed.")
         Point.objects.create(section=section, position=0, label="Cost", text="Four million.")
         take = Take.objects.create(article=article, title="The Desk's Take")
         TakePoint.objects.create(take=take, position=0, kind="why_it_matters", text="Ferries run later.")
+    if published:
+        publish(article, **approve_kwargs)
     return article
 
 

@@ -142,7 +142,7 @@ def test_list_page_search_and_filters(client, editor):
         assert response.status_code == 200, query
         assert [a.title for a in response.context["cl"].result_list] == titles, query
     page = client.get("/admin/articles/article/").content.decode()
-    for column in ("Status", "Desk", "Source", "Tags", "Published at"):
+    for column in ("Status", "Desk", "Source", "Tags", "On the site"):
         assert column in page
 
 

@@ -4,16 +4,22 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from articles.models import Article, KeyFact, Point, Section, Source, TakePoint
-from tests.factories import story_text
+from tests.factories import make_user, story_text
 
 pytestmark = pytest.mark.django_db
 
 
-def run_import(*paths, publish=False):
+@pytest.fixture(autouse=True)
+def users():
+    return {"editor": make_user("Editors", username="ed"), "moderator": make_user("Moderators", username="mo")}
+
+
+def run_import(*paths, publish=False, user=None):
     from io import StringIO
 
     out, err = StringIO(), StringIO()
-    args = [str(p) for p in paths] + (["--publish"] if publish else [])
+    user = user or ("mo" if publish else "ed")
+    args = [str(p) for p in paths] + (["--publish"] if publish else []) + ["--user", user]
     try:
         call_command("import_story", *args, stdout=out, stderr=err)
     except CommandError as error:
@@ -137,6 +143,45 @@ def test_sample_story_imports(shared_file):
     assert article.take.points.count() == 3
 
 
+def test_import_records_author_and_a_revision(tmp_path, users):
+    run_import(write(tmp_path, "a.txt", story_text()))
+    article = Article.objects.get()
+    assert article.created_by == users["editor"]
+    revision = article.revisions.get()
+    assert (revision.kind, revision.created_by, revision.data["title"]) == ("import", users["editor"], article.title)
+
+
+def test_editor_cannot_publish_on_import(tmp_path):
+    out, err, error = run_import(write(tmp_path, "a.txt", story_text()), publish=True, user="ed")
+    assert error is not None and "may not approve" in err
+    assert Article.objects.count() == 0  # the refused story is not half-written
+
+
+def test_unknown_user_is_refused(tmp_path):
+    out, err, error = run_import(write(tmp_path, "a.txt", story_text()), user="ghost")
+    assert error is not None and "ghost" in str(error)
+
+
+def test_reimport_of_live_story_changes_only_the_working_copy(tmp_path, client):
+    run_import(write(tmp_path, "a.txt", story_text()), publish=True)
+    article = Article.objects.get()
+    run_import(write(tmp_path, "a.txt", story_text(title="A Rewritten Headline")))
+    article.refresh_from_db()
+    assert article.title == "A Rewritten Headline" and article.has_unpublished_changes
+    page = client.get(article.get_absolute_url()).content.decode()
+    assert "Tidal Power Comes to the Harbour" in page and "A Rewritten Headline" not in page
+
+
+def test_reimport_of_story_in_review_is_refused_for_editors(tmp_path, users):
+    from articles import workflow
+
+    run_import(write(tmp_path, "a.txt", story_text()))
+    workflow.article_submit(article=Article.objects.get(), user=users["editor"])
+    out, err, error = run_import(write(tmp_path, "a.txt", story_text(title="Sneaky Change")))
+    assert error is not None and "in review and locked" in err
+    assert Article.objects.get().title == "Tidal Power Comes to the Harbour"
+
+
 def test_reimport_keeps_editorial_fields(tmp_path):
     from tests.factories import make_desk
 
@@ -149,4 +194,5 @@ def test_reimport_keeps_editorial_fields(tmp_path):
     run_import(write(tmp_path, "a.txt", story_text(title="New Headline")))
     article.refresh_from_db()
     assert (article.desk, article.byline, article.status) == (desk, "Ana Reyes", Article.Status.PUBLISHED)
+    assert article.title == "New Headline" and article.is_live
     assert list(article.tags.names()) == ["energy"]

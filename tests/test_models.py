@@ -70,15 +70,27 @@ def test_saving_renders_markdown_to_html():
     assert section.body_html == "<p>New <strong>body</strong> &lt;script&gt;x&lt;/script&gt;</p>"
 
 
-def test_live_means_published_and_time_has_come():
+def test_live_means_an_approved_revision_whose_time_has_come():
+    from articles import workflow
+    from tests.factories import make_user
+
     live = make_article()
     make_article(published=False)
-    make_article(status=Article.Status.PUBLISHED, published_at=timezone.now() + timedelta(hours=1))
-    make_article(status=Article.Status.ARCHIVED, published_at=timezone.now())
-    make_article(status=Article.Status.IN_REVIEW, published_at=timezone.now())
+    make_article(go_live_at=timezone.now() + timedelta(hours=1))
+    expired = make_article()
+    Article.objects.filter(pk=expired.pk).update(live_until=timezone.now() - timedelta(seconds=1))
+    unpublished = make_article()
+    workflow.article_unpublish(article=unpublished, user=make_user("Moderators"), reason="Legal hold.")
     assert list(Article.objects.live()) == [live]
 
 
+def test_revisions_are_immutable():
+    revision = make_article().revisions.first()
+    revision.note = "rewritten history"
+    with pytest.raises(ValueError, match="immutable"):
+        revision.save()
+
+
 def test_take_point_knows_its_emoji():
-    take_point = make_article().take.points.get()
+    take_point = make_article(published=False).take.points.get()
     assert take_point.emoji == "🔥" and str(take_point) == "🔥 Why This Matters"

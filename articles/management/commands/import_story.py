@@ -4,8 +4,11 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from django.contrib.auth import get_user_model
+
 from articles.importing import story_save
 from articles.storyformat import StoryFormatError, parse
+from articles.workflow import WorkflowError
 
 
 class Command(BaseCommand):
@@ -16,18 +19,29 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("files", nargs="+", metavar="FILE")
-        parser.add_argument("--publish", action="store_true", help="Make the stories public at once.")
+        parser.add_argument("--user", required=True, metavar="USERNAME",
+                            help="The acting user: author of new stories, editor of updated ones.")
+        parser.add_argument("--publish", action="store_true",
+                            help="Approve and publish at once (the user must be allowed to approve).")
 
-    def handle(self, *args, files, publish, **options):
+    def handle(self, *args, files, publish, user, **options):
+        try:
+            actor = get_user_model().objects.get(username=user, is_active=True)
+        except get_user_model().DoesNotExist:
+            raise CommandError(f"No active user {user!r}.") from None
         failures = 0
         for name in files:
             try:
                 story = parse(_read(Path(name)))
-                result = story_save(story=story, publish=publish)
+                result = story_save(story=story, user=actor, publish=publish)
             except StoryFormatError as error:
                 failures += 1
                 where = f"{name}:{error.line}" if error.line else name
                 self.stderr.write(f"{where}: error: {error.message}")
+                continue
+            except WorkflowError as error:
+                failures += 1
+                self.stderr.write(f"{name}: error: {error.message}")
                 continue
             except OSError as error:
                 failures += 1

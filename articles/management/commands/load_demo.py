@@ -10,10 +10,12 @@ from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.test.utils import override_settings
 from PIL import Image, ImageDraw
 
 from articles.importing import story_save
-from articles.models import Desk
+from articles import workflow
+from articles.models import Article, Desk
 from articles.storyformat import parse
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
@@ -39,22 +41,25 @@ class Command(BaseCommand):
         if not settings.DEBUG and not force:
             raise CommandError("load_demo creates accounts with known passwords; it runs only with DEBUG=1.")
         manifest = tomllib.loads((DEMO_DIR / "stories.toml").read_text(encoding="utf-8"))
-        with transaction.atomic():
+        # The demo's own workflow steps send no email; the ones people take in the admin do.
+        with transaction.atomic(), override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+            accounts = self._load_accounts()
+            editor, moderator = (get_user_model().objects.get(username=name) for name in ("editor", "moderator"))
             desks = {
                 slug: Desk.objects.update_or_create(slug=slug, defaults={"name": name})[0]
                 for slug, name in manifest["desks"].items()
             }
             for entry in manifest["stories"]:
-                self._load_story(entry, desks)
-            accounts = self._load_accounts()
+                self._load_story(entry, desks, editor, moderator)
         self.stdout.write(self.style.SUCCESS("Demo accounts (development only):"))
         for username, password, role in accounts:
             self.stdout.write(f"  {username:<10} password: {password:<22} ({role})")
 
-    def _load_story(self, entry, desks):
+    def _load_story(self, entry, desks, editor, moderator):
+        """The editor imports and dresses the story and submits it; the moderator approves."""
         path = DEMO_DIR / "stories" / entry["file"]
         story = parse(path.read_text(encoding="utf-8-sig"))
-        article = story_save(story=story, publish=True).article
+        article = story_save(story=story, user=editor).article
         article.desk = desks[entry["desk"]]
         article.byline = entry.get("byline", "")
         if not article.image:
@@ -63,6 +68,11 @@ class Command(BaseCommand):
             article.image_credit = "Illustration: Newsroom demo"
         article.save()
         article.tags.set(entry.get("tags", []))
+        workflow.article_saved(article=article, user=editor)
+        if not article.is_live or article.has_unpublished_changes:
+            if article.status != Article.Status.IN_REVIEW:
+                workflow.article_submit(article=article, user=editor)
+            workflow.article_approve(article=article, user=moderator)
         self.stdout.write(f"{article.get_absolute_url()}")
 
     def _load_accounts(self):

@@ -1,0 +1,149 @@
+"""The workflow screens behind the story admin: transitions, preview, history, diff,
+restore and the review queue. Every rule is checked again by articles.workflow."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+from django.views.decorators.http import require_POST
+
+from articles import workflow
+from articles.diffing import snapshot_diff
+from articles.forms import TransitionForm
+from articles.models import Article, Revision
+from articles.previews import preview_url
+from articles.snapshots import article_snapshot, story_view
+
+
+def _article(model_admin, request, object_id) -> Article:
+    article = get_object_or_404(Article.objects.select_related("live_revision", "submitted_by"), pk=object_id)
+    if not model_admin.has_view_permission(request, article):
+        raise PermissionDenied
+    return article
+
+
+def _change_url(article) -> str:
+    return reverse("admin:articles_article_change", args=[article.pk])
+
+
+def _context(model_admin, request, article, **extra):
+    return {
+        **model_admin.admin_site.each_context(request),
+        "opts": Article._meta,
+        "original": article,
+        "article": article,
+        "title": extra.pop("title", str(article)),
+        **extra,
+    }
+
+
+def transition_view(model_admin, request, object_id, action):
+    """Confirm and fire one workflow step; a refusal keeps what was typed and says why."""
+    article = _article(model_admin, request, object_id)
+    if action not in workflow.ACTIONS:
+        raise Http404("No such workflow step.")
+    step = workflow.ACTIONS[action]
+    form = TransitionForm(request.POST or None, action=step, article=article)
+    if request.method == "POST" and form.is_valid():
+        try:
+            workflow.TRANSITIONS[action](article=article, user=request.user, **form.transition_kwargs())
+        except workflow.WorkflowError as refusal:
+            form.add_error(None, refusal.message)
+        else:
+            messages.success(request, f"{step.label}: done. “{article.title}” is now {article.status_label().lower()}.")
+            return HttpResponseRedirect(_change_url(article))
+    return TemplateResponse(
+        request, "admin/articles/article/transition.html",
+        _context(model_admin, request, article, title=f"{step.label}: {article.title}", form=form, step=step),
+    )
+
+
+def preview_view(model_admin, request, object_id):
+    """The working copy in the public template, for editors and moderators."""
+    article = _article(model_admin, request, object_id)
+    response = _render_preview(request, article, banner="Preview of the working copy: readers do not see this yet.")
+    return response
+
+
+def _render_preview(request, article, *, banner: str):
+    story = story_view(article_snapshot(article), published_at=article.published_at)
+    context = {"article": story, "canonical_url": request.build_absolute_uri(article.get_absolute_url()),
+               "preview_banner": banner}
+    response = render(request, "articles/article_detail.html", context)
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    add_never_cache_headers(response)
+    return response
+
+
+@require_POST
+def share_view(model_admin, request, object_id):
+    """Make a signed, expiring link that lets someone without an account read the draft."""
+    article = _article(model_admin, request, object_id)
+    link = request.build_absolute_uri(preview_url(article))
+    messages.success(request, f"Share preview link (read-only, expires): {link}")
+    return HttpResponseRedirect(_change_url(article))
+
+
+def history_view(model_admin, request, object_id):
+    """The timeline: every save (revision) and every workflow step, newest first."""
+    article = _article(model_admin, request, object_id)
+    revisions = list(article.revisions.select_related("created_by").defer("data"))
+    transitions = list(article.transitions.select_related("user"))
+    events = sorted(
+        [("revision", r.created_at, r) for r in revisions] + [("transition", t.at, t) for t in transitions],
+        key=lambda event: event[1], reverse=True,
+    )
+    return TemplateResponse(
+        request, "admin/articles/article/timeline.html",
+        _context(model_admin, request, article, title=f"History: {article.title}", events=events,
+                 can_restore=workflow.can_edit(article, request.user)),
+    )
+
+
+def diff_view(model_admin, request, object_id, number):
+    """A revision compared with the working copy (default) or with the live version."""
+    article = _article(model_admin, request, object_id)
+    revision = get_object_or_404(Revision, article=article, number=number)
+    against = request.GET.get("against", "working")
+    if against == "live":
+        if article.live_revision is None:
+            raise Http404("This story has no live version.")
+        other, other_label = article.live_revision.data, f"the live version (#{article.live_revision.number})"
+    else:
+        other, other_label = article_snapshot(article), "the working copy"
+    return TemplateResponse(
+        request, "admin/articles/article/diff.html",
+        _context(model_admin, request, article, title=f"Revision #{revision.number} against {other_label}",
+                 revision=revision, other_label=other_label, lines=snapshot_diff(revision.data, other),
+                 can_restore=workflow.can_edit(article, request.user)),
+    )
+
+
+@require_POST
+def restore_view(model_admin, request, object_id, number):
+    article = _article(model_admin, request, object_id)
+    revision = get_object_or_404(Revision, article=article, number=number)
+    try:
+        workflow.article_restore(article=article, revision=revision, user=request.user)
+    except workflow.WorkflowError as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, f"Revision #{number} restored into the working copy.")
+    return HttpResponseRedirect(_change_url(article))
+
+
+def review_queue_view(model_admin, request):
+    """Stories waiting for review, oldest submission first."""
+    if not model_admin.has_view_permission(request):
+        raise PermissionDenied
+    waiting = Article.objects.filter(status=Article.Status.IN_REVIEW).select_related(
+        "submitted_by", "desk", "live_revision"
+    ).order_by("submitted_at", "pk")
+    return TemplateResponse(
+        request, "admin/articles/article/review_queue.html",
+        {**model_admin.admin_site.each_context(request), "opts": Article._meta, "title": "Review queue",
+         "waiting": waiting},
+    )

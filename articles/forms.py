@@ -1,0 +1,84 @@
+"""Forms for the editors' screens: the story form with its edit-conflict check, and the
+form behind each workflow button."""
+
+from django import forms
+from django.utils import timezone
+
+from articles import workflow
+from articles.models import Article
+
+
+class ArticleAdminForm(forms.ModelForm):
+    """The story's own fields, plus the version the editor started from."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Article
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk is not None:
+            version = self.cleaned_data.get("version")
+            try:
+                # Locks the row until the admin's transaction ends: two saves cannot both pass.
+                workflow.check_version(self.instance, version if version is not None else -1)
+            except workflow.EditConflict as conflict:
+                raise forms.ValidationError(conflict.message, code="edit_conflict") from None
+        return cleaned
+
+
+class LocalDateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class TransitionForm(forms.Form):
+    """Confirms one workflow step, with the comment, times or change note it needs."""
+
+    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    go_live_at = forms.DateTimeField(
+        label="Go live at", required=False, widget=LocalDateTimeInput(),
+        help_text="Leave empty to publish now. Server time zone: %s." % timezone.get_current_timezone_name(),
+    )
+    expires_at = forms.DateTimeField(
+        label="Expire at", required=False, widget=LocalDateTimeInput(), help_text="Optional: taken off the site then."
+    )
+    change_kind = forms.ChoiceField(label="What kind of change is this?", choices=workflow.ChangeKind.CHOICES,
+                                    initial=workflow.ChangeKind.MINOR, widget=forms.RadioSelect)
+    change_note = forms.CharField(label="Note for readers", required=False, max_length=500,
+                                  help_text="Shown, dated, on the story for updates and corrections.")
+
+    def __init__(self, *args, action: workflow.Action, article: Article, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.action = action
+        if action.name == "request-changes":
+            self.fields["comment"].label = "What should the editor change?"
+            self.fields["comment"].required = True
+        elif action.name == "unpublish":
+            self.fields["comment"].label = "Reason for unpublishing"
+            self.fields["comment"].required = True
+        else:
+            del self.fields["comment"]
+        if action.name != "approve":
+            for name in ("go_live_at", "expires_at", "change_kind", "change_note"):
+                del self.fields[name]
+        elif article.published_at is None:  # a first publication is not an update
+            del self.fields["change_kind"]
+            del self.fields["change_note"]
+
+    def transition_kwargs(self) -> dict:
+        data = self.cleaned_data
+        if self.action.name in ("request-changes",):
+            return {"comment": data["comment"]}
+        if self.action.name == "unpublish":
+            return {"reason": data["comment"]}
+        if self.action.name == "approve":
+            kwargs = {"go_live_at": data.get("go_live_at"), "expires_at": data.get("expires_at")}
+            if "change_kind" in data:
+                kwargs.update(change_kind=data["change_kind"], change_note=data.get("change_note", ""))
+            return kwargs
+        return {}

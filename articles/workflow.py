@@ -1,0 +1,407 @@
+"""The editorial workflow: states, transitions, and who may fire them.
+
+    draft --submit--> in review --approve--> published --unpublish--> archived --reopen--> draft
+                      in review --request changes / withdraw--> draft
+    published, with unpublished changes --submit--> in review
+
+One function per transition. Each locks the story's row, checks the state and the user's
+permission (refusing with a message a person can act on), changes the state, writes a
+Transition record and queues the notifications, all in one transaction. The admin, the
+command line and the tests call these; nothing else sets `status`.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from articles import notifications
+from articles.models import Article, ArticleStatus, Revision, Transition
+from articles.snapshots import article_snapshot
+
+DRAFT, IN_REVIEW, PUBLISHED, ARCHIVED = (
+    ArticleStatus.DRAFT, ArticleStatus.IN_REVIEW, ArticleStatus.PUBLISHED, ArticleStatus.ARCHIVED,
+)
+
+
+class WorkflowError(Exception):
+    """A refused workflow step; `message` says why in words an editor can act on."""
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)
+
+
+class TransitionNotAllowed(WorkflowError):
+    """The story's state does not allow this step (or the input is incomplete)."""
+
+
+class TransitionPermissionError(WorkflowError):
+    """This user may not take this step."""
+
+
+class EditConflict(WorkflowError):
+    """Someone else saved the story since this person opened it."""
+
+
+class ChangeKind:
+    """How a new version of a live story is announced to readers."""
+
+    MINOR = "minor"  # typo: no notice, the public "updated" date stays
+    UPDATE = "update"
+    CORRECTION = "correction"
+    CHOICES = [
+        (MINOR, "Minor fix (no notice)"),
+        (UPDATE, "Update (dated notice on the story)"),
+        (CORRECTION, "Correction (dated notice on the story)"),
+    ]
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    label: str
+    needs_comment: bool = False
+
+
+ACTIONS = {
+    "submit": Action("submit", "Submit for review"),
+    "withdraw": Action("withdraw", "Withdraw"),
+    "request-changes": Action("request-changes", "Request changes", needs_comment=True),
+    "approve": Action("approve", "Approve and publish"),
+    "unpublish": Action("unpublish", "Unpublish", needs_comment=True),
+    "reopen": Action("reopen", "Reopen as draft"),
+}
+
+
+def _name(user) -> str:
+    return user.get_username() if user is not None else "nobody"
+
+
+def _require(user, perm: str, doing: str) -> None:
+    if user is None or not user.is_active or not user.has_perm(f"articles.{perm}"):
+        raise TransitionPermissionError(f"{_name(user)} may not {doing}: that needs the {perm!r} permission.")
+
+
+def _require_state(article: Article, allowed: tuple, doing: str) -> None:
+    if article.status not in allowed:
+        states = " or ".join(str(ArticleStatus(s).label).lower() for s in allowed)
+        raise TransitionNotAllowed(
+            f"Cannot {doing} “{article.title}”: it is {article.get_status_display().lower()}, and only a story "
+            f"that is {states} can be."
+        )
+
+
+# Guards: the rules of each transition, used both to refuse and to list what a user may do.
+
+def _guard_submit(article, user):
+    _require(user, "submit_article", "submit stories for review")
+    if article.status == PUBLISHED and not article.has_unpublished_changes:
+        raise TransitionNotAllowed(f"“{article.title}” is published and has no unpublished changes to submit.")
+    _require_state(article, (DRAFT, PUBLISHED), "submit")
+
+
+def _guard_withdraw(article, user):
+    _require_state(article, (IN_REVIEW,), "withdraw")
+    if user is None or not user.is_active or not (
+        article.submitted_by_id == user.pk or user.has_perm("articles.approve_article")
+    ):
+        raise TransitionPermissionError(
+            f"{_name(user)} may not withdraw “{article.title}”: only the person who submitted it, or a moderator, can."
+        )
+
+
+def _guard_request_changes(article, user):
+    _require(user, "approve_article", "request changes")
+    _require_state(article, (IN_REVIEW,), "send back")
+
+
+def _guard_approve(article, user, *, direct: bool = False):
+    _require(user, "approve_article", "approve stories")
+    allowed = (IN_REVIEW, DRAFT, PUBLISHED) if direct else (IN_REVIEW,)
+    _require_state(article, allowed, "approve")
+    if (
+        article.status == IN_REVIEW
+        and settings.NEWSROOM_FOUR_EYES
+        and article.submitted_by_id is not None
+        and article.submitted_by_id == user.pk
+    ):
+        raise TransitionPermissionError(
+            f"{_name(user)} submitted “{article.title}” and cannot also approve it: another moderator must "
+            "(the four-eyes rule)."
+        )
+    if article.image and not article.image_alt.strip():
+        raise TransitionNotAllowed(f"“{article.title}” has a hero image without alt text; add it before publishing.")
+
+
+def _guard_unpublish(article, user):
+    _require(user, "unpublish_article", "unpublish stories")
+    if article.live_revision_id is None:
+        raise TransitionNotAllowed(f"“{article.title}” is not published, so it cannot be unpublished.")
+
+
+def _guard_reopen(article, user):
+    _require(user, "unpublish_article", "reopen archived stories")
+    _require_state(article, (ARCHIVED,), "reopen")
+
+
+GUARDS = {
+    "submit": _guard_submit,
+    "withdraw": _guard_withdraw,
+    "request-changes": _guard_request_changes,
+    "approve": _guard_approve,
+    "unpublish": _guard_unpublish,
+    "reopen": _guard_reopen,
+}
+
+
+def available_actions(article: Article, user) -> list[Action]:
+    """The transitions this user may fire on this story now, in workflow order."""
+    allowed = []
+    for name, guard in GUARDS.items():
+        try:
+            guard(article, user)
+        except WorkflowError:
+            continue
+        allowed.append(ACTIONS[name])
+    return allowed
+
+
+def can_edit(article: Article, user) -> bool:
+    """Whether this user may change the story's content in its current state."""
+    if user is None or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    if article.status == IN_REVIEW:
+        return user.has_perm("articles.edit_in_review")
+    if article.status == ARCHIVED:
+        return False
+    return user.has_perm("articles.change_article")
+
+
+def edit_refusal(article: Article, user) -> str:
+    """Why this user may not edit the story now (for messages)."""
+    if article.status == IN_REVIEW:
+        return f"“{article.title}” is in review and locked for editing; withdraw it to edit."
+    if article.status == ARCHIVED:
+        return f"“{article.title}” is archived; reopen it as a draft to edit."
+    return f"{_name(user)} may not edit stories."
+
+
+def _locked(article: Article) -> Article:
+    return Article.objects.select_for_update().select_related("live_revision").get(pk=article.pk)
+
+
+def _move(article: Article, *, user, action: str, to: str, comment: str = "", revision=None, **fields) -> Transition:
+    """Write the new state (only if the state is still what was checked) and the record."""
+    from_status = article.status
+    updated = Article.objects.filter(pk=article.pk, status=from_status).update(status=to, **fields)
+    if updated != 1:  # another transition won the race (SQLite has no row locks)
+        raise TransitionNotAllowed(f"“{article.title}” was changed by someone else meanwhile; reload and try again.")
+    article.status = to
+    for name, value in fields.items():
+        setattr(article, name, value)
+    record = Transition.objects.create(
+        article=article, action=action, from_status=from_status, to_status=to, user=user, comment=comment,
+        revision=revision,
+    )
+    transaction.on_commit(lambda: notifications.transition_happened(record.pk))
+    return record
+
+
+def _comment(text: str, what: str, article: Article) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise TransitionNotAllowed(f"Give {what} for “{article.title}”; it cannot be empty.")
+    return text
+
+
+@transaction.atomic
+def article_submit(*, article: Article, user) -> Transition:
+    """Send the working copy to the moderators' review queue."""
+    locked = _locked(article)
+    _guard_submit(locked, user)
+    record = _move(locked, user=user, action="submit", to=IN_REVIEW, submitted_by=user,
+                   submitted_at=timezone.now(), review_comment="")
+    _refresh(article, locked)
+    return record
+
+
+@transaction.atomic
+def article_withdraw(*, article: Article, user) -> Transition:
+    """Take a submission back out of review so that it can be edited again."""
+    locked = _locked(article)
+    _guard_withdraw(locked, user)
+    record = _move(locked, user=user, action="withdraw", to=DRAFT)
+    _refresh(article, locked)
+    return record
+
+
+@transaction.atomic
+def article_request_changes(*, article: Article, user, comment: str) -> Transition:
+    """Send a submission back to its editor with a comment saying what to change."""
+    locked = _locked(article)
+    _guard_request_changes(locked, user)
+    comment = _comment(comment, "a comment saying what to change", locked)
+    record = _move(locked, user=user, action="request-changes", to=DRAFT, comment=comment, review_comment=comment)
+    _refresh(article, locked)
+    return record
+
+
+@transaction.atomic
+def article_approve(
+    *,
+    article: Article,
+    user,
+    go_live_at: datetime | None = None,
+    expires_at: datetime | None = None,
+    change_kind: str = ChangeKind.MINOR,
+    change_note: str = "",
+    direct: bool = False,
+) -> Transition:
+    """Approve the working copy: take an immutable revision and make it live now or at `go_live_at`.
+
+    `direct` publishes a draft without a review step (import_story --publish); the four-eyes
+    rule applies to submissions, so it has nothing to check there.
+    """
+    locked = _locked(article)
+    _guard_approve(locked, user, direct=direct)
+    now = timezone.now()
+    live_from = max(go_live_at, now) if go_live_at else now
+    if expires_at is not None and expires_at <= live_from:
+        raise TransitionNotAllowed("The expiry time must be after the go-live time.")
+    previous = locked.live_revision.data if locked.live_revision_id else None
+    changes = list(previous.get("changes", [])) if previous else []
+    public_updated_at = locked.public_updated_at
+    if locked.published_at is not None and change_kind != ChangeKind.MINOR:
+        if change_kind not in (ChangeKind.UPDATE, ChangeKind.CORRECTION):
+            raise TransitionNotAllowed(f"Unknown kind of change {change_kind!r}: use minor, update or correction.")
+        note = _comment(change_note, f"a short note for readers about this {change_kind}", locked)
+        changes.append({"kind": change_kind, "note": note, "at": live_from.isoformat()})
+        public_updated_at = live_from
+    published_at = locked.published_at or live_from
+    data = article_snapshot(locked)
+    data.update(
+        changes=changes,
+        published_at=published_at.isoformat(),
+        updated_at=public_updated_at.isoformat() if public_updated_at else None,
+    )
+    revision = _revision_create(locked, user=user, kind=Revision.Kind.APPROVAL, data=data)
+    when = "now" if live_from == now else f"from {live_from:%Y-%m-%d %H:%M %Z}"
+    record = _move(
+        locked, user=user, action="approve", to=PUBLISHED,
+        comment=(change_note or "").strip() or f"Live {when}.",
+        revision=revision, live_revision=revision, live_from=live_from, live_until=expires_at,
+        published_at=published_at, public_updated_at=public_updated_at, has_unpublished_changes=False,
+        review_comment="", unpublished_at=None,
+    )
+    _refresh(article, locked)
+    return record
+
+
+@transaction.atomic
+def article_unpublish(*, article: Article, user, reason: str) -> Transition:
+    """Take the story off the public site at once, with a reason on the record."""
+    locked = _locked(article)
+    _guard_unpublish(locked, user)
+    reason = _comment(reason, "a reason for unpublishing", locked)
+    record = _move(locked, user=user, action="unpublish", to=ARCHIVED, comment=reason, live_revision=None,
+                   live_from=None, live_until=None, unpublished_at=timezone.now(), has_unpublished_changes=False)
+    _refresh(article, locked)
+    return record
+
+
+@transaction.atomic
+def article_reopen(*, article: Article, user) -> Transition:
+    """Bring an archived story back as a draft."""
+    locked = _locked(article)
+    _guard_reopen(locked, user)
+    record = _move(locked, user=user, action="reopen", to=DRAFT)
+    _refresh(article, locked)
+    return record
+
+
+TRANSITIONS = {
+    "submit": article_submit,
+    "withdraw": article_withdraw,
+    "request-changes": article_request_changes,
+    "approve": article_approve,
+    "unpublish": article_unpublish,
+    "reopen": article_reopen,
+}
+
+
+def _refresh(article: Article, locked: Article) -> None:
+    """Copy the new workflow state onto the caller's instance."""
+    if article is not locked:
+        article.refresh_from_db()
+
+
+def _revision_create(article: Article, *, user, kind: str, data: dict, note: str = "") -> Revision:
+    number = (article.revisions.aggregate(n=Max("number"))["n"] or 0) + 1
+    return Revision.objects.create(article=article, number=number, kind=kind, created_by=user, data=data, note=note)
+
+
+CONTENT_IGNORED = {"changes", "published_at", "updated_at", "v"}
+
+
+def same_content(a: dict, b: dict) -> bool:
+    """Whether two snapshots carry the same story, ignoring publication bookkeeping."""
+    return {k: v for k, v in a.items() if k not in CONTENT_IGNORED} == {
+        k: v for k, v in b.items() if k not in CONTENT_IGNORED
+    }
+
+
+@transaction.atomic
+def article_saved(*, article: Article, user, kind: str = Revision.Kind.SAVE, note: str = "") -> Revision:
+    """Record a save of the working copy: a revision, a new version number, and whether it
+    now differs from what readers see. Call after the article and all its parts are written.
+    """
+    locked = _locked(article)
+    data = article_snapshot(locked)
+    revision = _revision_create(locked, user=user, kind=kind, data=data, note=note)
+    changed = locked.live_revision_id is not None and not same_content(data, locked.live_revision.data)
+    Article.objects.filter(pk=locked.pk).update(
+        version=F("version") + 1, updated_by=user, has_unpublished_changes=changed
+    )
+    article.version = locked.version + 1
+    article.has_unpublished_changes = changed
+    article.updated_by = user
+    return revision
+
+
+def check_version(article: Article, version: int) -> None:
+    """Refuse a save based on an older version, saying who changed the story and when.
+
+    Locks the row until the end of the caller's transaction, so two saves cannot both pass.
+    """
+    current = Article.objects.select_for_update().filter(pk=article.pk).values_list("version", flat=True).first()
+    if current is None or current == version:
+        return
+    latest = article.revisions.select_related("created_by").first()
+    who = _name(latest.created_by) if latest and latest.created_by else "someone else"
+    when = timezone.localtime(latest.created_at).strftime("%Y-%m-%d %H:%M:%S %Z") if latest else "meanwhile"
+    raise EditConflict(
+        f"{who} changed this story at {when}, after you opened it. Your changes are still in the form below: "
+        "copy what you need, reload the page to see their version, and apply your changes again."
+    )
+
+
+@transaction.atomic
+def article_restore(*, article: Article, revision: Revision, user) -> Revision:
+    """Put an older revision's content back into the working copy (as a new revision)."""
+    from articles.snapshots import snapshot_restore
+
+    locked = _locked(article)
+    if revision.article_id != locked.pk:
+        raise TransitionNotAllowed("That revision belongs to another story.")
+    if not can_edit(locked, user):
+        raise TransitionPermissionError(edit_refusal(locked, user))
+    snapshot_restore(locked, revision.data)
+    saved = article_saved(article=locked, user=user, kind=Revision.Kind.RESTORE, note=f"Restored from #{revision.number}")
+    _refresh(article, locked)
+    return saved
