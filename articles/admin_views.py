@@ -4,10 +4,9 @@ restore and the review queue. Every rule is checked again by articles.workflow."
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
 from articles import workflow
@@ -15,7 +14,8 @@ from articles.diffing import snapshot_diff
 from articles.forms import TransitionForm
 from articles.models import Article, Revision
 from articles.previews import preview_url
-from articles.snapshots import article_snapshot, story_view
+from articles.snapshots import article_snapshot
+from articles.views import render_preview, working_copy
 
 
 def _article(model_admin, request, object_id) -> Article:
@@ -64,18 +64,8 @@ def transition_view(model_admin, request, object_id, action):
 def preview_view(model_admin, request, object_id):
     """The working copy in the public template, for editors and moderators."""
     article = _article(model_admin, request, object_id)
-    response = _render_preview(request, article, banner="Preview of the working copy: readers do not see this yet.")
-    return response
-
-
-def _render_preview(request, article, *, banner: str):
-    story = story_view(article_snapshot(article), published_at=article.published_at)
-    context = {"article": story, "canonical_url": request.build_absolute_uri(article.get_absolute_url()),
-               "preview_banner": banner}
-    response = render(request, "articles/article_detail.html", context)
-    response["X-Robots-Tag"] = "noindex, nofollow"
-    add_never_cache_headers(response)
-    return response
+    return render_preview(request, working_copy(article.pk),
+                          banner="Preview of the working copy: readers do not see this version yet.")
 
 
 @require_POST
