@@ -193,7 +193,7 @@ def edit_refusal(article: Article, user) -> str:
 
 
 def _locked(article: Article) -> Article:
-    return Article.objects.select_for_update().select_related("live_revision").get(pk=article.pk)
+    return Article.objects.select_for_update(of=("self",)).select_related("live_revision").get(pk=article.pk)
 
 
 def _move(article: Article, *, user, action: str, to: str, comment: str = "", revision=None, **fields) -> Transition:
