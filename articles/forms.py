@@ -5,7 +5,7 @@ from django import forms
 from django.utils import timezone
 
 from articles import workflow
-from articles.models import Article
+from articles.models import Article, SlugRedirect
 
 
 class ArticleAdminForm(forms.ModelForm):
@@ -16,6 +16,15 @@ class ArticleAdminForm(forms.ModelForm):
     class Meta:
         model = Article
         fields = "__all__"
+
+    def clean_slug(self):
+        slug = self.cleaned_data["slug"]
+        others = Article.objects.exclude(pk=self.instance.pk)
+        if others.filter(live_slug=slug).exists() or SlugRedirect.objects.filter(old_slug=slug).exclude(
+            article_id=self.instance.pk
+        ).exists():
+            raise forms.ValidationError("This address is (or was) used by another published story; choose another.")
+        return slug
 
     def clean(self):
         cleaned = super().clean()

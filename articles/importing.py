@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from articles import workflow
-from articles.models import Article, Revision, Source, Take
+from articles.models import Article, Revision, SlugRedirect, Source, Take
 from articles.snapshots import parts_replace
 from articles.storyformat import StoryData
 from articles.text import paragraphs_to_markdown
@@ -26,6 +26,8 @@ def unique_slug(title: str, *, exclude_pk: int | None = None) -> str:
     taken = set(
         Article.objects.filter(slug__startswith=base).exclude(pk=exclude_pk).values_list("slug", flat=True)
     )
+    taken |= set(SlugRedirect.objects.filter(old_slug__startswith=base).values_list("old_slug", flat=True))
+    taken |= set(Article.objects.filter(live_slug__startswith=base).values_list("live_slug", flat=True))
     slug, n = base, 2
     while slug in taken:
         slug, n = f"{base}-{n}", n + 1

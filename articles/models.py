@@ -140,6 +140,11 @@ class Article(models.Model):
         "publicly updated", null=True, blank=True, help_text="Moved by an update or correction, not by a minor fix."
     )
     unpublished_at = models.DateTimeField(null=True, blank=True)
+    # The address readers reach the live revision at, and its text for search (set on approve).
+    live_slug = models.SlugField(max_length=200, null=True, blank=True, unique=True, editable=False)
+    search_title = models.TextField(blank=True, editable=False)
+    search_summary = models.TextField(blank=True, editable=False)
+    search_body = models.TextField(blank=True, editable=False)
 
     objects = ArticleQuerySet.as_manager()
 
@@ -172,7 +177,8 @@ class Article(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
-        return reverse("articles:detail", kwargs={"slug": self.slug})
+        """The public address: where the live revision is (or will be) read."""
+        return reverse("articles:detail", kwargs={"slug": self.live_slug or self.slug})
 
     @property
     def is_scheduled(self) -> bool:
@@ -353,3 +359,14 @@ class Transition(models.Model):
 
     def __str__(self):
         return f"{self.action}: {self.from_status} → {self.to_status}"
+
+
+class SlugRedirect(models.Model):
+    """An address a live story used to have: answered with a permanent redirect."""
+
+    old_slug = models.SlugField(max_length=200, unique=True)
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="slug_redirects")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.old_slug} → {self.article.slug}"

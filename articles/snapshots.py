@@ -72,11 +72,27 @@ def _when(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+def _image_view(image: dict) -> SimpleNamespace:
+    renditions = [
+        {"url": default_storage.url(r["name"]), "width": r["width"], "height": r["height"], "format": r["format"]}
+        for r in image.get("renditions", [])
+    ]
+    jpegs = [r for r in renditions if r["format"] == "image/jpeg"]
+    # The fallback <img src>: the largest JPEG rendition, or the upload itself before approval.
+    fallback = jpegs[-1] if jpegs else {"url": default_storage.url(image["name"]), "width": image["width"],
+                                        "height": image["height"]}
+    return SimpleNamespace(
+        url=fallback["url"], width=fallback["width"], height=fallback["height"], renditions=renditions,
+        thumb=(jpegs[0]["url"] if jpegs else fallback["url"]),
+    )
+
+
 def story_view(data: dict, **extra) -> SimpleNamespace:
     """The reader's view of a snapshot: what the public templates and the API read."""
     image = data.get("image")
     take = data.get("take")
     fields = dict(
+        url=reverse("articles:detail", kwargs={"slug": data["slug"]}),
         published_at=_when(data.get("published_at")),
         updated_at=_when(data.get("updated_at")),
         changes=[
@@ -89,15 +105,10 @@ def story_view(data: dict, **extra) -> SimpleNamespace:
         slug=data["slug"],
         lede_html=data["lede_html"],
         lede_text=html_to_text(data["lede_html"]),
-        url=reverse("articles:detail", kwargs={"slug": data["slug"]}),
         byline=data["byline"],
         desk=SimpleNamespace(**data["desk"]) if data.get("desk") else None,
         tags=[SimpleNamespace(**tag) for tag in data["tags"]],
-        image=(
-            SimpleNamespace(url=default_storage.url(image["name"]), width=image["width"], height=image["height"])
-            if image
-            else None
-        ),
+        image=_image_view(image) if image else None,
         image_alt=data["image_alt"],
         image_credit=data["image_credit"],
         source=SimpleNamespace(**data["source"]) if data.get("source") else None,

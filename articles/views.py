@@ -1,15 +1,23 @@
 """Public pages: only live stories, through `Article.objects.live()`, shown as their live revision."""
 
-from django.core.paginator import Paginator
-from django.db.models import Prefetch
-from django.shortcuts import get_object_or_404, render
-from django.utils.cache import add_never_cache_headers
+from datetime import date
 
-from articles.models import Article, Section
+from django.core.paginator import Paginator
+from django.db.models import Count, Prefetch
+from django.db.models.functions import TruncMonth
+from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+from taggit.models import Tag
+
+from articles import search as story_search
+from articles.models import Article, Desk, Section, SlugRedirect
 from articles.previews import PreviewLinkExpired, PreviewLinkInvalid, preview_target
 from articles.snapshots import article_snapshot, story_view
 
-FRONT_PAGE_SIZE = 20
+PAGE_SIZE = 20
+FRONT_PAGE_SIZE = PAGE_SIZE
 
 
 def live_stories():
@@ -17,19 +25,82 @@ def live_stories():
     return Article.objects.live().select_related("live_revision").order_by("-published_at", "-pk")
 
 
+def _list_page(request, stories, template: str, **context):
+    page = Paginator(stories, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = [story_view(article.live_revision.data) for article in page.object_list]
+    return render(request, template, {"page": page, **context})
+
+
 def article_detail(request, slug):
-    """A story laid out as a news article, with its source attribution at the foot."""
-    article = get_object_or_404(live_stories(), slug=slug)
-    story = story_view(article.live_revision.data)
+    """A story laid out as a news article, with its source attribution at the foot.
+
+    Old addresses of a live story redirect permanently; an unpublished story is 410 Gone.
+    """
+    article = live_stories().filter(live_slug=slug).first()
+    if article is None:
+        return _not_live(request, slug)
+    story = story_view(article.live_revision.data, url=article.get_absolute_url())
     context = {"article": story, "canonical_url": request.build_absolute_uri(story.url)}
     return render(request, "articles/article_detail.html", context)
 
 
+def _not_live(request, slug):
+    moved = SlugRedirect.objects.filter(old_slug=slug).select_related("article").first()
+    if moved is not None and Article.objects.live().filter(pk=moved.article_id).exists():
+        return HttpResponsePermanentRedirect(moved.article.get_absolute_url())
+    target = moved.article if moved else Article.objects.filter(slug=slug).first()
+    if target is not None and target.unpublished_at is not None and target.live_revision_id is None:
+        return render(request, "articles/gone.html", status=410)
+    raise Http404("No live story at this address.")
+
+
 def front_page(request):
     """The latest live stories, newest first."""
-    page = Paginator(live_stories(), FRONT_PAGE_SIZE).get_page(request.GET.get("page"))
-    page.object_list = [story_view(article.live_revision.data) for article in page.object_list]
-    return render(request, "articles/front_page.html", {"page": page})
+    return _list_page(request, live_stories(), "articles/front_page.html")
+
+
+def desk_page(request, slug):
+    desk = get_object_or_404(Desk, slug=slug)
+    return _list_page(request, live_stories().filter(desk=desk), "articles/list_page.html",
+                      heading=desk.name, feed_url=reverse("articles:desk_feed", args=[desk.slug]))
+
+
+def tag_page(request, slug):
+    tag = get_object_or_404(Tag, slug=slug)
+    return _list_page(request, live_stories().filter(tags=tag), "articles/list_page.html",
+                      heading=f"Tagged “{tag.name}”", feed_url=reverse("articles:tag_feed", args=[tag.slug]))
+
+
+def archive_index(request):
+    """Months that have live stories, newest first, with counts."""
+    months = (
+        Article.objects.live().annotate(month=TruncMonth("published_at")).values("month")
+        .annotate(count=Count("pk")).order_by("-month")
+    )
+    return render(request, "articles/archive_index.html", {"months": months})
+
+
+def archive_month(request, year, month):
+    try:
+        first = date(year, month, 1)
+    except ValueError:
+        raise Http404("No such month.") from None
+    stories = live_stories().filter(published_at__year=year, published_at__month=month)
+    return _list_page(request, stories, "articles/list_page.html", heading=f"{first:%B %Y}")
+
+
+def search_page(request):
+    """Full-text search of live stories; empty and hostile queries give an empty result."""
+    query = story_search.clean_query(request.GET.get("q"))
+    hits, page = [], None
+    if query:
+        page = Paginator(story_search.search(live_stories(), query), PAGE_SIZE).get_page(request.GET.get("page"))
+        hits = [
+            (story_view(article.live_revision.data), story_search.excerpt(article, query))
+            for article in page.object_list
+        ]
+    return render(request, "articles/search.html", {"query": query, "raw_query": request.GET.get("q", ""),
+                                                    "hits": hits, "page": page})
 
 
 def working_copy(pk: int, **filters) -> Article:
@@ -66,3 +137,10 @@ def shared_preview(request, token):
         return render(request, "404.html", status=404)
     article = working_copy(target["id"], slug=target["slug"])
     return render_preview(request, article, banner="Shared preview: this version is not published.")
+
+
+def robots_txt(request):
+    sitemap = request.build_absolute_uri(reverse("sitemap-index"))
+    news = request.build_absolute_uri(reverse("news-sitemap"))
+    body = f"User-agent: *\nDisallow: /admin/\nDisallow: /preview/\n\nSitemap: {sitemap}\nSitemap: {news}\n"
+    return HttpResponse(body, content_type="text/plain; charset=utf-8")

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from articles import notifications
+from articles import live, notifications
 from articles.models import Article, ArticleStatus, Revision, Transition
 from articles.snapshots import article_snapshot
 
@@ -290,14 +290,19 @@ def article_approve(
         published_at=published_at.isoformat(),
         updated_at=public_updated_at.isoformat() if public_updated_at else None,
     )
+    try:
+        live.prepare_snapshot(data)
+    except live.ImageUnreadable as error:
+        raise TransitionNotAllowed(f"The hero image of “{locked.title}” cannot be read ({error}); upload it again.")
     revision = _revision_create(locked, user=user, kind=Revision.Kind.APPROVAL, data=data)
+    live.move_address(locked, locked.slug)
     when = "now" if live_from == now else f"from {live_from:%Y-%m-%d %H:%M %Z}"
     record = _move(
         locked, user=user, action="approve", to=PUBLISHED,
         comment=(change_note or "").strip() or f"Live {when}.",
         revision=revision, live_revision=revision, live_from=live_from, live_until=expires_at,
         published_at=published_at, public_updated_at=public_updated_at, has_unpublished_changes=False,
-        review_comment="", unpublished_at=None,
+        review_comment="", unpublished_at=None, live_slug=locked.slug, **live.search_texts(data),
     )
     _refresh(article, locked)
     return record
@@ -310,7 +315,8 @@ def article_unpublish(*, article: Article, user, reason: str) -> Transition:
     _guard_unpublish(locked, user)
     reason = _comment(reason, "a reason for unpublishing", locked)
     record = _move(locked, user=user, action="unpublish", to=ARCHIVED, comment=reason, live_revision=None,
-                   live_from=None, live_until=None, unpublished_at=timezone.now(), has_unpublished_changes=False)
+                   live_from=None, live_until=None, unpublished_at=timezone.now(), has_unpublished_changes=False,
+                   live_slug=None)
     _refresh(article, locked)
     return record
 

@@ -1,0 +1,145 @@
+"""The read-only JSON API: live stories only, as structured data with their attribution."""
+
+from datetime import datetime
+from datetime import timezone as dt_timezone
+
+from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
+from django.http import JsonResponse
+from django.utils import timezone
+from django.views.decorators.http import require_safe
+
+from articles.storyformat import TAKE_KINDS
+from articles.views import live_stories
+
+API_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+def _error(message: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+def _image(data: dict, request):
+    image = data.get("image")
+    if not image:
+        return None
+    return {
+        "url": request.build_absolute_uri(default_storage.url(image["name"])),
+        "width": image["width"],
+        "height": image["height"],
+        "alt": data["image_alt"],
+        "credit": data["image_credit"],
+        "renditions": [
+            {"url": request.build_absolute_uri(default_storage.url(r["name"])), "width": r["width"],
+             "height": r["height"], "format": r["format"]}
+            for r in image.get("renditions", [])
+        ],
+    }
+
+
+def story_summary(article, request) -> dict:
+    data = article.live_revision.data
+    return {
+        "title": data["title"],
+        "slug": article.live_slug,
+        "url": request.build_absolute_uri(article.get_absolute_url()),
+        "api_url": request.build_absolute_uri(f"/api/articles/{article.live_slug}/"),
+        "lede": data["lede_html"],
+        "desk": data["desk"],
+        "tags": [tag["name"] for tag in data["tags"]],
+        "byline": data["byline"],
+        "source": _source(data),
+        "published_at": data.get("published_at"),
+        "updated_at": data.get("updated_at") or data.get("published_at"),
+    }
+
+
+def _source(data: dict):
+    source = data.get("source") or {}
+    return {
+        "name": source.get("name", ""),
+        "site": source.get("site", ""),
+        "original_url": data["original_url"],
+        "credit": source.get("credit", ""),
+    }
+
+
+def story_detail(article, request) -> dict:
+    data = article.live_revision.data
+    take = data.get("take")
+    return {
+        **story_summary(article, request),
+        "key_facts": {"heading": data["key_facts_heading"], "items": data["key_facts"]},
+        "sections": [
+            {"heading": s["heading"], "body_html": s["body_html"], "points_heading": s["points_heading"],
+             "points": s["points"]}
+            for s in data["sections"]
+        ],
+        "take": (
+            {
+                "title": take["title"],
+                "points": [
+                    {"kind": p["kind"], "emoji": TAKE_KINDS[p["kind"]][0], "label": TAKE_KINDS[p["kind"]][1],
+                     "text": p["text"]}
+                    for p in take["points"]
+                ],
+            }
+            if take
+            else None
+        ),
+        "changes": data.get("changes", []),
+        "image": _image(data, request),
+    }
+
+
+@require_safe
+def article_list(request):
+    """GET /api/articles/?tag=&desk=&source=&updated_since=&page=&page_size="""
+    stories = live_stories()
+    if tag := request.GET.get("tag"):
+        stories = stories.filter(tags__slug=tag)
+    if desk := request.GET.get("desk"):
+        stories = stories.filter(desk__slug=desk)
+    if source := request.GET.get("source"):
+        stories = stories.filter(source__name=source)
+    if since := request.GET.get("updated_since"):
+        try:
+            moment = datetime.fromisoformat(since)
+        except ValueError:
+            return _error("updated_since must be an ISO 8601 date or date-time, e.g. 2026-11-01T00:00:00Z")
+        if timezone.is_naive(moment):
+            moment = moment.replace(tzinfo=dt_timezone.utc)
+        stories = stories.filter(live_from__gte=moment)
+    try:
+        size = min(max(int(request.GET.get("page_size", API_PAGE_SIZE)), 1), MAX_PAGE_SIZE)
+        number = max(int(request.GET.get("page", 1)), 1)
+    except ValueError:
+        return _error("page and page_size must be whole numbers")
+    paginator = Paginator(stories, size)
+    if number > paginator.num_pages and number != 1:
+        return _error(f"page {number} is past the last page ({paginator.num_pages})", status=404)
+    page = paginator.get_page(number)
+
+    def link(n):
+        query = request.GET.copy()
+        query["page"] = n
+        return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+
+    return JsonResponse({
+        "count": paginator.count,
+        "page": page.number,
+        "pages": paginator.num_pages,
+        "next": link(page.next_page_number()) if page.has_next() else None,
+        "previous": link(page.previous_page_number()) if page.has_previous() else None,
+        "results": [story_summary(article, request) for article in page.object_list],
+    }, json_dumps_params={"ensure_ascii": False})
+
+
+@require_safe
+def article_detail(request, slug):
+    """GET /api/articles/<slug>/: the whole live story."""
+    article = live_stories().filter(live_slug=slug).first()
+    if article is None:
+        return _error("No live story with this slug.", status=404)
+    return JsonResponse(story_detail(article, request), json_dumps_params={"ensure_ascii": False})

@@ -1,0 +1,45 @@
+"""Hero image renditions: several widths in WebP and JPEG, made once, upright and without
+metadata. Made when a story is approved, so readers never wait for them."""
+
+import io
+from pathlib import PurePosixPath
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from PIL import Image, ImageOps
+
+WIDTHS = (480, 960, 1600)
+FORMATS = {"webp": ("WEBP", "image/webp"), "jpg": ("JPEG", "image/jpeg")}
+
+
+def rendition_name(original: str, width: int, ext: str) -> str:
+    path = PurePosixPath(original)
+    return str(PurePosixPath("renditions") / path.parent / f"{path.stem}-{width}w.{ext}")
+
+
+def make_renditions(original: str) -> list[dict]:
+    """Write (once) and describe the renditions of an uploaded image.
+
+    Widths larger than the original are skipped; the original's own width is always offered.
+    Returns [{"width", "height", "format", "name"}], smallest first, WebP before JPEG.
+    """
+    with default_storage.open(original, "rb") as handle:
+        image = ImageOps.exif_transpose(Image.open(handle))  # apply the camera's orientation
+        image.load()
+    if image.mode not in ("RGB", "L"):
+        image = image.convert("RGB")
+    widths = sorted({w for w in WIDTHS if w < image.width} | {min(image.width, WIDTHS[-1])})
+    renditions = []
+    for width in widths:
+        height = round(image.height * width / image.width)
+        resized = None
+        for ext, (pil_format, mime) in FORMATS.items():
+            name = rendition_name(original, width, ext)
+            if not default_storage.exists(name):
+                resized = resized or image.resize((width, height), Image.Resampling.LANCZOS)
+                buffer = io.BytesIO()
+                # No exif= or icc_profile= given: the rendition carries no metadata.
+                resized.save(buffer, format=pil_format, quality=82, optimize=True)
+                default_storage.save(name, ContentFile(buffer.getvalue()))
+            renditions.append({"width": width, "height": height, "format": mime, "name": name})
+    return renditions

@@ -1,0 +1,100 @@
+"""Search over live stories: PostgreSQL full-text search (weighted, stemmed, ranked, with a
+GIN index) when on PostgreSQL, and a plain word match on SQLite; highlighting for both."""
+
+import re
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import Q, QuerySet
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+CONFIG = "english"
+MAX_QUERY_LENGTH = 200
+MAX_TERMS = 12
+# Private-use characters mark matches inside ts_headline's output, so that the text itself
+# can be escaped before the <mark> tags are put in.
+START, STOP = "\ue000", "\ue001"
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def search_vector():
+    """The weighted document: headline (A), key facts and lede (B), body (C).
+
+    The migration builds the GIN index from this same expression, so queries use it.
+    """
+    from django.contrib.postgres.search import SearchVector
+
+    return (
+        SearchVector("search_title", weight="A", config=CONFIG)
+        + SearchVector("search_summary", weight="B", config=CONFIG)
+        + SearchVector("search_body", weight="C", config=CONFIG)
+    )
+
+
+def clean_query(raw: str | None) -> str:
+    """The words of a query, without control characters or operators, bounded in size."""
+    words = _WORD.findall((raw or "")[:MAX_QUERY_LENGTH])
+    return " ".join(words[:MAX_TERMS])
+
+
+@dataclass
+class Hit:
+    article: object
+    excerpt: SafeString
+
+
+def search(live: QuerySet, query: str) -> QuerySet:
+    """Live stories matching `query`, best first."""
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
+
+        ts_query = SearchQuery(query, config=CONFIG, search_type="plain")
+        return (
+            live.annotate(document=search_vector())
+            .filter(document=ts_query)
+            .annotate(
+                rank=SearchRank(search_vector(), ts_query),
+                headline=SearchHeadline(
+                    "search_summary", ts_query, config=CONFIG, start_sel=START, stop_sel=STOP,
+                    max_words=40, min_words=20,
+                ),
+            )
+            .order_by("-rank", "-published_at")
+        )
+    condition = Q()
+    for word in query.split():
+        condition &= Q(search_title__icontains=word) | Q(search_summary__icontains=word) | Q(
+            search_body__icontains=word
+        )
+    return live.filter(condition).order_by("-published_at")
+
+
+def excerpt(article, query: str) -> SafeString:
+    """A short passage with the query's words marked, escaped everywhere else."""
+    text = getattr(article, "headline", None)
+    if text is None:
+        text = _mark_words(_window(article.search_summary or article.search_body, query), query)
+    return _to_html(text)
+
+
+def _window(text: str, query: str, size: int = 240) -> str:
+    lowered = text.lower()
+    positions = [lowered.find(w.lower()) for w in query.split() if lowered.find(w.lower()) >= 0]
+    start = max(min(positions) - 60, 0) if positions else 0
+    snippet = text[start:start + size]
+    return ("…" if start else "") + snippet + ("…" if start + size < len(text) else "")
+
+
+def _mark_words(text: str, query: str) -> str:
+    words = sorted({w for w in query.split() if w}, key=len, reverse=True)
+    if not words:
+        return text
+    pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+    return pattern.sub(lambda m: f"{START}{m.group(0)}{STOP}", text)
+
+
+def _to_html(marked: str) -> SafeString:
+    # Escape first: only our own <mark> tags are HTML in the result.
+    html = escape(marked).replace(START, "<mark>").replace(STOP, "</mark>")
+    return mark_safe(html)  # noqa: S308 - built from escaped text and our own tags only
