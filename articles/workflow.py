@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from articles import live, notifications
+from articles import caching, live, notifications
 from articles.models import Article, ArticleStatus, Revision, Transition
 from articles.snapshots import article_snapshot
 
@@ -210,6 +210,11 @@ def _move(article: Article, *, user, action: str, to: str, comment: str = "", re
         revision=revision,
     )
     transaction.on_commit(lambda: notifications.transition_happened(record.pk))
+    if "live_revision" in fields:
+        # What readers see changes: clear cached pages now and again once committed (a
+        # request between the two could otherwise cache the old version).
+        caching.bump()
+        transaction.on_commit(caching.bump)
     return record
 
 

@@ -7,6 +7,7 @@ from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
 
 from articles import views as article_views
+from articles.caching import public_page
 from articles.sitemaps import SITEMAPS, NewsSitemap
 
 admin.site.site_header = f"{settings.NEWSROOM_SITE_NAME} editorial"
@@ -16,10 +17,10 @@ admin.site.index_title = "Stories and sources"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("_nested_admin/", include("nested_admin.urls")),
-    path("sitemap.xml", sitemap_views.index, {"sitemaps": SITEMAPS}, name="sitemap-index"),
-    path("sitemap-news.xml", sitemap_views.sitemap,
+    path("sitemap.xml", public_page(sitemap_views.index), {"sitemaps": SITEMAPS}, name="sitemap-index"),
+    path("sitemap-news.xml", public_page(sitemap_views.sitemap),
          {"sitemaps": {"news": NewsSitemap}, "template_name": "articles/news_sitemap.xml"}, name="news-sitemap"),
-    path("sitemap-<section>.xml", sitemap_views.sitemap, {"sitemaps": SITEMAPS},
+    path("sitemap-<section>.xml", public_page(sitemap_views.sitemap), {"sitemaps": SITEMAPS},
          name="django.contrib.sitemaps.views.sitemap"),
     path("robots.txt", article_views.robots_txt, name="robots"),
     path("", include("articles.urls")),

@@ -1,0 +1,97 @@
+"""Caching of public reads, made fresh at once by every publish, unpublish and go-live.
+
+Every cached page's key carries the current *publication generation*, a counter kept in the
+shared cache (Redis when REDIS_URL is set): publishing bumps it, so every app server misses
+its old pages at once. Scheduled go-live and expiry times need no worker: the next such
+moment is kept in the cache too, and the first request after it bumps the generation.
+"""
+
+import hashlib
+from datetime import datetime
+from functools import wraps
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Min
+from django.utils import timezone
+from django.utils.cache import patch_cache_control
+
+GENERATION_KEY = "newsroom:generation"
+NEXT_CHANGE_KEY = "newsroom:next-change"
+_NONE = "none"
+CACHEABLE_STATUS = {200, 301, 410}
+
+
+def generation() -> int:
+    value = cache.get(GENERATION_KEY)
+    if value is None:
+        cache.add(GENERATION_KEY, 1, timeout=None)
+        value = cache.get(GENERATION_KEY, 1)
+    return value
+
+
+def bump() -> None:
+    """Make every cached public page stale, on every app server sharing the cache."""
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:
+        cache.set(GENERATION_KEY, 2, timeout=None)
+    cache.delete(NEXT_CHANGE_KEY)
+
+
+def _next_change():
+    """The next moment a scheduled story goes live or an expiring one goes away."""
+    from articles.models import Article
+
+    now = timezone.now()
+    moments = Article.objects.filter(live_revision__isnull=False).aggregate(
+        start=Min("live_from", filter=_after("live_from", now)), end=Min("live_until", filter=_after("live_until", now))
+    )
+    upcoming = [m for m in moments.values() if m is not None]
+    return min(upcoming) if upcoming else None
+
+
+def _after(field, now):
+    from django.db.models import Q
+
+    return Q(**{f"{field}__gt": now})
+
+
+def _check_schedule() -> None:
+    upcoming = cache.get(NEXT_CHANGE_KEY)
+    if upcoming is None:
+        found = _next_change()
+        cache.set(NEXT_CHANGE_KEY, found.isoformat() if found else _NONE, timeout=settings.NEWSROOM_PAGE_CACHE_SECONDS)
+        return
+    if upcoming != _NONE and timezone.now() >= datetime.fromisoformat(upcoming):
+        bump()
+
+
+def public_page(view):
+    """Cache a public GET view's response under the current generation, with CDN headers."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.method not in ("GET", "HEAD") or settings.NEWSROOM_PAGE_CACHE_SECONDS <= 0:
+            return _headers(view(request, *args, **kwargs))
+        _check_schedule()
+        path = hashlib.sha256(request.get_full_path().encode()).hexdigest()
+        key = f"newsroom:page:{generation()}:{request.get_host()}:{path}"
+        response = cache.get(key)
+        if response is None:
+            response = _headers(view(request, *args, **kwargs))
+            if response.status_code in CACHEABLE_STATUS and not response.streaming:
+                if hasattr(response, "render"):
+                    response.render()
+                cache.set(key, response, timeout=settings.NEWSROOM_PAGE_CACHE_SECONDS)
+        return response
+
+    return wrapper
+
+
+def _headers(response):
+    if response.status_code in CACHEABLE_STATUS and not response.has_header("Cache-Control"):
+        # Browsers and CDNs may reuse a page briefly; our own cache is what publishing clears.
+        patch_cache_control(response, public=True, max_age=settings.NEWSROOM_CDN_MAX_AGE,
+                            stale_while_revalidate=30)
+    return response
