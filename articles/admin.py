@@ -117,9 +117,6 @@ class TakeInline(LockedWithStoryMixin, nested_admin.NestedStackedInline):
     verbose_name_plural = "take"
 
 
-STATUS_COLOURS = {"draft": "grey", "in_review": "amber", "published": "green", "archived": "red"}
-
-
 class PublicationFilter(admin.SimpleListFilter):
     title = "publication"
     parameter_name = "publication"
@@ -175,8 +172,7 @@ class ArticleAdmin(nested_admin.NestedModelAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):
-        return format_html('<span class="status-badge status-badge--{}">{}</span>',
-                           STATUS_COLOURS.get(obj.status, "grey"), obj.status_label())
+        return format_html('<span class="status-badge status-badge--{}">{}</span>', obj.status, obj.status_label())
 
     @admin.display(description="on the site", ordering="live_from")
     def live_column(self, obj):

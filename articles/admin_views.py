@@ -3,11 +3,10 @@ restore and the review queue. Every rule is checked again by articles.workflow."
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.views.decorators.http import require_POST
 
 from articles import workflow
 from articles.diffing import snapshot_diff
@@ -46,7 +45,7 @@ def transition_view(model_admin, request, object_id, action):
     if action not in workflow.ACTIONS:
         raise Http404("No such workflow step.")
     step = workflow.ACTIONS[action]
-    form = TransitionForm(request.POST or None, action=step, article=article)
+    form = TransitionForm(request.POST if request.method == "POST" else None, action=step, article=article)
     if request.method == "POST" and form.is_valid():
         try:
             workflow.TRANSITIONS[action](article=article, user=request.user, **form.transition_kwargs())
@@ -68,9 +67,10 @@ def preview_view(model_admin, request, object_id):
                           banner="Preview of the working copy: readers do not see this version yet.")
 
 
-@require_POST
 def share_view(model_admin, request, object_id):
     """Make a signed, expiring link that lets someone without an account read the draft."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     article = _article(model_admin, request, object_id)
     link = request.build_absolute_uri(preview_url(article))
     messages.success(request, f"Share preview link (read-only, expires): {link}")
@@ -112,8 +112,9 @@ def diff_view(model_admin, request, object_id, number):
     )
 
 
-@require_POST
 def restore_view(model_admin, request, object_id, number):
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     article = _article(model_admin, request, object_id)
     revision = get_object_or_404(Revision, article=article, number=number)
     try:
