@@ -183,6 +183,9 @@ class ArticleAdmin(nested_admin.NestedModelAdmin):
             return format_html('<strong class="scheduled">Scheduled: goes live {}</strong>', when)
         if not obj.is_live:
             return "Expired"
+        if obj.next_revision_id:
+            update = timezone.localtime(obj.next_from).strftime("%Y-%m-%d %H:%M")
+            return format_html('Live since {} · <strong class="scheduled">update goes live {}</strong>', when, update)
         return f"Live since {when}"
 
     # Permissions: the workflow decides when a story may be edited.

@@ -12,7 +12,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Min
+from django.db.models import Min, Q
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 
@@ -44,27 +44,41 @@ def _next_change():
     from articles.models import Article
 
     now = timezone.now()
-    moments = Article.objects.filter(live_revision__isnull=False).aggregate(
-        start=Min("live_from", filter=_after("live_from", now)), end=Min("live_until", filter=_after("live_until", now))
+    moments = Article.objects.filter(Q(live_revision__isnull=False) | Q(next_revision__isnull=False)).aggregate(
+        start=Min("live_from", filter=Q(live_from__gt=now)),
+        end=Min("live_until", filter=Q(live_until__gt=now)),
+        update=Min("next_from", filter=Q(next_revision__isnull=False)),
     )
     upcoming = [m for m in moments.values() if m is not None]
     return min(upcoming) if upcoming else None
 
 
-def _after(field, now):
-    from django.db.models import Q
+def forget_schedule() -> None:
+    """Look for the next scheduled moment again (after a schedule changed)."""
+    cache.delete(NEXT_CHANGE_KEY)
 
-    return Q(**{f"{field}__gt": now})
 
-
-def _check_schedule() -> None:
+def refresh_schedule() -> None:
+    """Apply what has become due since the last look: scheduled updates go live, and
+    cached pages are cleared when a story's go-live or expiry time has passed."""
     upcoming = cache.get(NEXT_CHANGE_KEY)
     if upcoming is None:
         found = _next_change()
-        cache.set(NEXT_CHANGE_KEY, found.isoformat() if found else _NONE, timeout=settings.NEWSROOM_PAGE_CACHE_SECONDS)
+        if found is not None and found <= timezone.now():
+            _apply_due()
+            found = _next_change()
+        cache.set(NEXT_CHANGE_KEY, found.isoformat() if found else _NONE,
+                  timeout=max(settings.NEWSROOM_PAGE_CACHE_SECONDS, 60))
         return
     if upcoming != _NONE and timezone.now() >= datetime.fromisoformat(upcoming):
-        bump()
+        _apply_due()
+
+
+def _apply_due() -> None:
+    from articles.workflow import promote_due_updates
+
+    promote_due_updates()
+    bump()
 
 
 def public_page(view):
@@ -74,7 +88,7 @@ def public_page(view):
     def wrapper(request, *args, **kwargs):
         if request.method not in ("GET", "HEAD") or settings.NEWSROOM_PAGE_CACHE_SECONDS <= 0:
             return _headers(view(request, *args, **kwargs))
-        _check_schedule()
+        refresh_schedule()
         path = hashlib.sha256(request.get_full_path().encode()).hexdigest()
         key = f"newsroom:page:{generation()}:{request.get_host()}:{path}"
         response = cache.get(key)

@@ -133,6 +133,13 @@ class Article(models.Model):
     )
     live_from = models.DateTimeField(null=True, blank=True, db_index=True)
     live_until = models.DateTimeField(null=True, blank=True)
+    # An approved update of a live story waiting for its go-live time; readers keep the
+    # live revision until then (see workflow.promote_due_updates).
+    next_revision = models.ForeignKey(
+        "Revision", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    next_from = models.DateTimeField(null=True, blank=True, db_index=True)
+    next_until = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(
         "first published", null=True, blank=True, db_index=True, help_text="The public date of first publication."
     )
@@ -199,6 +206,8 @@ class Article(models.Model):
         if self.status == ArticleStatus.PUBLISHED:
             if self.is_scheduled:
                 return "Scheduled"
+            if self.next_revision_id is not None:
+                return "Published, update scheduled"
             if self.has_unpublished_changes:
                 return "Published, with unpublished changes"
         label = self.get_status_display()

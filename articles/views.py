@@ -12,6 +12,7 @@ from django.utils.cache import add_never_cache_headers
 from taggit.models import Tag
 
 from articles import search as story_search
+from articles.caching import refresh_schedule
 from articles.models import Article, Desk, Section, SlugRedirect
 from articles.previews import PreviewLinkExpired, PreviewLinkInvalid, preview_target
 from articles.snapshots import article_snapshot, story_view
@@ -21,7 +22,9 @@ FRONT_PAGE_SIZE = PAGE_SIZE
 
 
 def live_stories():
-    """Live stories with the revision readers see, newest first."""
+    """Live stories with the revision readers see, newest first (after applying any
+    scheduled update whose time has come)."""
+    refresh_schedule()
     return Article.objects.live().select_related("live_revision").order_by("-published_at", "-pk")
 
 

@@ -300,14 +300,26 @@ def article_approve(
     except live.ImageUnreadable as error:
         raise TransitionNotAllowed(f"The hero image of “{locked.title}” cannot be read ({error}); upload it again.")
     revision = _revision_create(locked, user=user, kind=Revision.Kind.APPROVAL, data=data)
-    live.move_address(locked, locked.slug)
     when = "now" if live_from == now else f"from {live_from:%Y-%m-%d %H:%M %Z}"
+    if locked.is_live and live_from > now:
+        # A scheduled update of a live story: readers keep the current version until then.
+        record = _move(
+            locked, user=user, action="approve", to=PUBLISHED,
+            comment=(change_note or "").strip() or f"Update live {when}.", revision=revision,
+            next_revision=revision, next_from=live_from, next_until=expires_at, has_unpublished_changes=False,
+            review_comment="",
+        )
+        caching.forget_schedule()
+        _refresh(article, locked)
+        return record
+    live.move_address(locked, locked.slug)
     record = _move(
         locked, user=user, action="approve", to=PUBLISHED,
         comment=(change_note or "").strip() or f"Live {when}.",
         revision=revision, live_revision=revision, live_from=live_from, live_until=expires_at,
         published_at=published_at, public_updated_at=public_updated_at, has_unpublished_changes=False,
-        review_comment="", unpublished_at=None, live_slug=locked.slug, **live.search_texts(data),
+        review_comment="", unpublished_at=None, live_slug=locked.slug, next_revision=None, next_from=None,
+        next_until=None, **live.search_texts(data),
     )
     _refresh(article, locked)
     return record
@@ -321,7 +333,7 @@ def article_unpublish(*, article: Article, user, reason: str) -> Transition:
     reason = _comment(reason, "a reason for unpublishing", locked)
     record = _move(locked, user=user, action="unpublish", to=ARCHIVED, comment=reason, live_revision=None,
                    live_from=None, live_until=None, unpublished_at=timezone.now(), has_unpublished_changes=False,
-                   live_slug=None)
+                   live_slug=None, next_revision=None, next_from=None, next_until=None)
     _refresh(article, locked)
     return record
 
@@ -334,6 +346,39 @@ def article_reopen(*, article: Article, user) -> Transition:
     record = _move(locked, user=user, action="reopen", to=DRAFT)
     _refresh(article, locked)
     return record
+
+
+def promote_due_updates() -> int:
+    """Put approved updates whose go-live time has come in front of readers.
+
+    Called by the public side before it reads (see caching.refresh_schedule), so no worker
+    is needed. Each story is promoted in its own transaction, under its row lock.
+    """
+    now = timezone.now()
+    promoted = 0
+    for pk in Article.objects.filter(next_revision__isnull=False, next_from__lte=now).values_list("pk", flat=True):
+        with transaction.atomic():
+            article = (
+                Article.objects.select_for_update(of=("self",), skip_locked=True).select_related("next_revision")
+                .filter(pk=pk, next_revision__isnull=False, next_from__lte=now).first()
+            )
+            if article is None:
+                continue
+            revision = article.next_revision
+            live.move_address(article, revision.data["slug"])
+            updated_at = revision.data.get("updated_at")
+            Article.objects.filter(pk=pk).update(
+                live_revision=revision, live_from=article.next_from, live_until=article.next_until,
+                live_slug=revision.data["slug"], next_revision=None, next_from=None, next_until=None,
+                public_updated_at=datetime.fromisoformat(updated_at) if updated_at else article.public_updated_at,
+                **live.search_texts(revision.data),
+            )
+            Transition.objects.create(
+                article=article, action="go-live", from_status=article.status, to_status=article.status, user=None,
+                comment=f"Scheduled update (revision #{revision.number}) went live.", revision=revision,
+            )
+            promoted += 1
+    return promoted
 
 
 TRANSITIONS = {

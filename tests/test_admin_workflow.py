@@ -491,8 +491,6 @@ def test_changelist_badge_class_names_the_status(client):
 
 # Found while writing these: scheduling an update hides the version readers already have.
 
-@pytest.mark.xfail(strict=True, reason="article_approve replaces live_revision and moves live_from to go_live_at at "
-                                      "once, so a live story 404s until its scheduled update goes live")
 def test_scheduled_update_keeps_current_version_live_until_then(client):
     article = submitted_changes(make_user("Editors"))
     client.force_login(make_user("Moderators"))

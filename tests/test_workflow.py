@@ -391,3 +391,27 @@ def test_roles_exist_as_groups_with_workflow_permissions():
     moderators = set(Group.objects.get(name="Moderators").permissions.values_list("codename", flat=True))
     assert "submit_article" in editors and "approve_article" not in editors and "unpublish_article" not in editors
     assert {"submit_article", "approve_article", "unpublish_article", "edit_in_review"} <= moderators
+
+
+def test_scheduled_update_goes_live_at_its_time_and_not_before(people, client):
+    start = timezone.now().replace(microsecond=0)
+    with time_machine.travel(start, tick=False):
+        article = story_in(PUBLISHED, people)
+        old_title = article.title
+        article.title = "The Embargoed Update"
+        article.save()
+        workflow.article_saved(article=article, user=people["author"])
+        workflow.article_submit(article=article, user=people["author"])
+        workflow.article_approve(article=article, user=people["moderator"], go_live_at=start + timedelta(hours=1),
+                                 change_kind="update", change_note="New figures.")
+        article.refresh_from_db()
+        assert article.status_label() == "Published, update scheduled"
+        page = client.get(article.get_absolute_url()).content.decode()
+        assert old_title in page and "The Embargoed Update" not in page
+        assert "No stories match" in client.get("/search/?q=Embargoed").content.decode()
+    with time_machine.travel(start + timedelta(hours=1, seconds=1), tick=False):
+        page = client.get(article.get_absolute_url()).content.decode()
+        assert "The Embargoed Update" in page and "New figures." in page
+        assert "The Embargoed Update" in client.get("/search/?q=Embargoed").content.decode()
+    article.refresh_from_db()
+    assert article.next_revision is None and article.transitions.filter(action="go-live").count() == 1
