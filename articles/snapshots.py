@@ -19,10 +19,21 @@ SNAPSHOT_VERSION = 1
 
 def article_snapshot(article: Article) -> dict:
     """Everything readers would see of the working copy, as plain JSON-ready data."""
+    take = article.take if _has_take(article) else None
+    return snapshot_data(
+        article,
+        key_facts=list(article.key_facts.all()),
+        sections=[(s, list(s.points.all())) for s in article.sections.all()],
+        take=(take, list(take.points.all())) if take else None,
+        tags=list(article.tags.all()),
+    )
+
+
+def snapshot_data(article: Article, *, key_facts, sections, take, tags) -> dict:
+    """The snapshot of an article and its parts given in memory (no queries but desk/source)."""
     image = None
     if article.image:
         image = {"name": article.image.name, "width": article.image_width, "height": article.image_height}
-    take = getattr(article, "take", None) if _has_take(article) else None
     return {
         "v": SNAPSHOT_VERSION,
         "title": article.title,
@@ -31,7 +42,7 @@ def article_snapshot(article: Article) -> dict:
         "lede_html": article.lede_html,
         "byline": article.byline,
         "desk": {"name": article.desk.name, "slug": article.desk.slug} if article.desk_id else None,
-        "tags": [{"name": t.name, "slug": t.slug} for t in sorted(article.tags.all(), key=lambda t: t.name)],
+        "tags": [{"name": t.name, "slug": t.slug} for t in sorted(tags, key=lambda t: t.name)],
         "image": image,
         "image_alt": article.image_alt,
         "image_credit": article.image_credit,
@@ -42,19 +53,19 @@ def article_snapshot(article: Article) -> dict:
         ),
         "original_url": article.original_url,
         "key_facts_heading": article.key_facts_heading,
-        "key_facts": [{"label": f.label, "text": f.text} for f in article.key_facts.all()],
+        "key_facts": [{"label": f.label, "text": f.text} for f in key_facts],
         "sections": [
             {
                 "heading": s.heading,
                 "body": s.body,
                 "body_html": s.body_html,
                 "points_heading": s.points_heading,
-                "points": [{"label": p.label, "text": p.text} for p in s.points.all()],
+                "points": [{"label": p.label, "text": p.text} for p in points],
             }
-            for s in article.sections.all()
+            for s, points in sections
         ],
         "take": (
-            {"title": take.title, "points": [{"kind": p.kind, "text": p.text} for p in take.points.all()]}
+            {"title": take[0].title, "points": [{"kind": p.kind, "text": p.text} for p in take[1]]}
             if take
             else None
         ),
