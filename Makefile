@@ -13,7 +13,7 @@ FIND_PYTHON = for c in python3.13 python3.12 \
 	  if $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo $$c; break; fi; \
 	done
 
-.PHONY: run test install migrate demo check clean lock
+.PHONY: run serve bench test install migrate demo check clean lock
 
 # Local development runs with DEBUG on unless the environment says otherwise.
 migrate demo run: export DEBUG ?= 1
@@ -39,6 +39,18 @@ demo: migrate
 
 run: demo
 	$(PYTHON) manage.py runserver $(HOST):$(PORT)
+
+# Production mode: DEBUG off, hashed and compressed static files, gunicorn. Needs SECRET_KEY
+# (and usually DATABASE_URL, REDIS_URL, ALLOWED_HOSTS) in the environment.
+serve: install
+	DEBUG=0 $(PYTHON) manage.py collectstatic --noinput -v0
+	DEBUG=0 $(PYTHON) manage.py migrate --noinput
+	DEBUG=0 $(BIN)/gunicorn newsroom.wsgi -c newsroom/gunicorn.conf.py
+
+# The benchmark: seeds PostgreSQL, serves with gunicorn (2 workers), drives it with wrk,
+# prints the table and writes BENCHMARKS.md. BENCH_STORIES sets the number of stories.
+bench: install
+	$(PYTHON) bench/run.py
 
 test: install
 	$(PYTHON) -m pytest $(PYTEST_ARGS)

@@ -68,6 +68,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+if env_bool("NEWSROOM_QUERY_COUNT_HEADER"):
+    MIDDLEWARE.insert(0, "newsroom.middleware.QueryCountHeaderMiddleware")
+
 ROOT_URLCONF = "newsroom.urls"
 
 TEMPLATES = [
