@@ -24,10 +24,12 @@ def _image(data: dict, request):
     image = data.get("image")
     if not image:
         return None
+    jpegs = [r for r in image.get("renditions", []) if r["format"] == "image/jpeg"]
+    main = jpegs[-1] if jpegs else image  # the largest clean rendition, not the upload itself
     return {
-        "url": request.build_absolute_uri(default_storage.url(image["name"])),
-        "width": image["width"],
-        "height": image["height"],
+        "url": request.build_absolute_uri(default_storage.url(main["name"])),
+        "width": main["width"],
+        "height": main["height"],
         "alt": data["image_alt"],
         "credit": data["image_credit"],
         "renditions": [
@@ -98,11 +100,11 @@ def article_list(request):
     """GET /api/articles/?tag=&desk=&source=&updated_since=&page=&page_size="""
     stories = live_stories()
     if tag := request.GET.get("tag"):
-        stories = stories.filter(tags__slug=tag)
+        stories = stories.filter(live_tags__slug=tag)
     if desk := request.GET.get("desk"):
-        stories = stories.filter(desk__slug=desk)
+        stories = stories.filter(live_desk__slug=desk)
     if source := request.GET.get("source"):
-        stories = stories.filter(source__name=source)
+        stories = stories.filter(live_source__name=source)
     if since := request.GET.get("updated_since"):
         try:
             moment = datetime.fromisoformat(since)

@@ -7,6 +7,7 @@ moment is kept in the cache too, and the first request after it bumps the genera
 """
 
 import hashlib
+import logging
 from datetime import datetime
 from functools import wraps
 
@@ -16,10 +17,24 @@ from django.db.models import Min, Q
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 
+logger = logging.getLogger("newsroom.cache")
+
 GENERATION_KEY = "newsroom:generation"
 NEXT_CHANGE_KEY = "newsroom:next-change"
 _NONE = "none"
 CACHEABLE_STATUS = {200, 301, 410}
+
+
+class CacheDown(Exception):
+    """The cache backend did not answer; pages are served uncached meanwhile."""
+
+
+def _safely(call, *args, **kwargs):
+    try:
+        return call(*args, **kwargs)
+    except Exception as error:  # noqa: BLE001 - any backend error means "no cache", never a failed page
+        logger.warning("cache unavailable: %s", error)
+        raise CacheDown from error
 
 
 def generation() -> int:
@@ -33,10 +48,13 @@ def generation() -> int:
 def bump() -> None:
     """Make every cached public page stale, on every app server sharing the cache."""
     try:
-        cache.incr(GENERATION_KEY)
-    except ValueError:
-        cache.set(GENERATION_KEY, 2, timeout=None)
-    cache.delete(NEXT_CHANGE_KEY)
+        try:
+            cache.incr(GENERATION_KEY)
+        except ValueError:
+            cache.set(GENERATION_KEY, 2, timeout=None)
+        cache.delete(NEXT_CHANGE_KEY)
+    except Exception as error:  # noqa: BLE001 - the publication itself must not fail
+        logger.error("cache unavailable, pages not cleared on publish: %s", error)
 
 
 def _next_change():
@@ -55,20 +73,29 @@ def _next_change():
 
 def forget_schedule() -> None:
     """Look for the next scheduled moment again (after a schedule changed)."""
-    cache.delete(NEXT_CHANGE_KEY)
+    try:
+        cache.delete(NEXT_CHANGE_KEY)
+    except Exception as error:  # noqa: BLE001
+        logger.warning("cache unavailable: %s", error)
 
 
 def refresh_schedule() -> None:
     """Apply what has become due since the last look: scheduled updates go live, and
     cached pages are cleared when a story's go-live or expiry time has passed."""
-    upcoming = cache.get(NEXT_CHANGE_KEY)
+    try:
+        upcoming = _safely(cache.get, NEXT_CHANGE_KEY)
+    except CacheDown:
+        upcoming = None
     if upcoming is None:
         found = _next_change()
         if found is not None and found <= timezone.now():
             _apply_due()
             found = _next_change()
-        cache.set(NEXT_CHANGE_KEY, found.isoformat() if found else _NONE,
-                  timeout=max(settings.NEWSROOM_PAGE_CACHE_SECONDS, 60))
+        try:
+            _safely(cache.set, NEXT_CHANGE_KEY, found.isoformat() if found else _NONE,
+                    timeout=max(settings.NEWSROOM_PAGE_CACHE_SECONDS, 60))
+        except CacheDown:
+            pass
         return
     if upcoming != _NONE and timezone.now() >= datetime.fromisoformat(upcoming):
         _apply_due()
@@ -89,15 +116,21 @@ def public_page(view):
         if request.method not in ("GET", "HEAD") or settings.NEWSROOM_PAGE_CACHE_SECONDS <= 0:
             return _headers(view(request, *args, **kwargs))
         refresh_schedule()
-        path = hashlib.sha256(request.get_full_path().encode()).hexdigest()
-        key = f"newsroom:page:{generation()}:{request.get_host()}:{path}"
-        response = cache.get(key)
+        try:
+            path = hashlib.sha256(request.get_full_path().encode()).hexdigest()
+            key = f"newsroom:page:{_safely(generation)}:{request.get_host()}:{path}"
+            response = _safely(cache.get, key)
+        except CacheDown:
+            return _headers(view(request, *args, **kwargs))  # the cache degrades; content does not
         if response is None:
             response = _headers(view(request, *args, **kwargs))
             if response.status_code in CACHEABLE_STATUS and not response.streaming:
                 if hasattr(response, "render"):
                     response.render()
-                cache.set(key, response, timeout=settings.NEWSROOM_PAGE_CACHE_SECONDS)
+                try:
+                    _safely(cache.set, key, response, timeout=settings.NEWSROOM_PAGE_CACHE_SECONDS)
+                except CacheDown:
+                    pass
         return response
 
     return wrapper

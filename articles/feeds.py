@@ -84,7 +84,7 @@ class DeskFeed(StoryFeed):
         return reverse("articles:desk", args=[obj.slug])
 
     def stories(self, obj):
-        return live_stories().filter(desk=obj)
+        return live_stories().filter(live_desk=obj)
 
 
 class TagFeed(StoryFeed):
@@ -98,7 +98,7 @@ class TagFeed(StoryFeed):
         return reverse("articles:tag", args=[obj.slug])
 
     def stories(self, obj):
-        return live_stories().filter(tags=obj)
+        return live_stories().filter(live_tags=obj)
 
 
 class AtomDeskFeed(DeskFeed):

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from articles import workflow
 from articles.models import Article, SlugRedirect
+from articles.uploads import clean_hero_image
 
 
 class ArticleAdminForm(forms.ModelForm):
@@ -16,6 +17,12 @@ class ArticleAdminForm(forms.ModelForm):
     class Meta:
         model = Article
         fields = "__all__"
+
+    def clean_image(self):
+        image = self.cleaned_data.get("image")
+        if image and hasattr(image, "content_type"):  # a new upload, not the stored file
+            return clean_hero_image(image)
+        return image
 
     def clean_slug(self):
         slug = self.cleaned_data["slug"]

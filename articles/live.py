@@ -44,3 +44,18 @@ def move_address(article: Article, new_slug: str) -> None:
     SlugRedirect.objects.filter(old_slug=new_slug).delete()
     if article.live_slug and article.live_slug != new_slug:
         SlugRedirect.objects.update_or_create(old_slug=article.live_slug, defaults={"article": article})
+
+
+def live_listing(data: dict) -> dict:
+    """The live revision's desk and source, as the ids public lists filter on."""
+    from articles.models import Desk, Source
+
+    desk = Desk.objects.filter(slug=data["desk"]["slug"]).first() if data.get("desk") else None
+    source = Source.objects.filter(name=data["source"]["name"]).first() if data.get("source") else None
+    return {"live_desk": desk, "live_source": source}
+
+
+def set_live_tags(article: Article, data: dict) -> None:
+    from taggit.models import Tag
+
+    article.live_tags.set(Tag.objects.filter(slug__in=[t["slug"] for t in data["tags"]]))

@@ -152,6 +152,13 @@ class Article(models.Model):
     search_title = models.TextField(blank=True, editable=False)
     search_summary = models.TextField(blank=True, editable=False)
     search_body = models.TextField(blank=True, editable=False)
+    # The live revision's desk, source and tags, for the public lists and filters (the
+    # working copy's may differ until a new version is approved).
+    live_desk = models.ForeignKey(Desk, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                  editable=False)
+    live_source = models.ForeignKey(Source, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                    editable=False)
+    live_tags = models.ManyToManyField("taggit.Tag", blank=True, related_name="+", editable=False)
 
     objects = ArticleQuerySet.as_manager()
 

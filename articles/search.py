@@ -5,7 +5,8 @@ import re
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, TextField, Value
+from django.db.models.functions import Concat
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -56,8 +57,8 @@ def search(live: QuerySet, query: str) -> QuerySet:
             .annotate(
                 rank=SearchRank(search_vector(), ts_query),
                 headline=SearchHeadline(
-                    "search_summary", ts_query, config=CONFIG, start_sel=START, stop_sel=STOP,
-                    max_words=40, min_words=20,
+                    Concat("search_summary", Value("\n"), "search_body", output_field=TextField()), ts_query,
+                    config=CONFIG, start_sel=START, stop_sel=STOP, max_words=40, min_words=20,
                 ),
             )
             .order_by("-rank", "-published_at")
@@ -74,7 +75,7 @@ def excerpt(article, query: str) -> SafeString:
     """A short passage with the query's words marked, escaped everywhere else."""
     text = getattr(article, "headline", None)
     if text is None:
-        text = _mark_words(_window(article.search_summary or article.search_body, query), query)
+        text = _mark_words(_window(f"{article.search_summary}\n{article.search_body}", query), query)
     return _to_html(text)
 
 

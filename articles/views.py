@@ -64,13 +64,13 @@ def front_page(request):
 
 def desk_page(request, slug):
     desk = get_object_or_404(Desk, slug=slug)
-    return _list_page(request, live_stories().filter(desk=desk), "articles/list_page.html",
+    return _list_page(request, live_stories().filter(live_desk=desk), "articles/list_page.html",
                       heading=desk.name, feed_url=reverse("articles:desk_feed", args=[desk.slug]))
 
 
 def tag_page(request, slug):
     tag = get_object_or_404(Tag, slug=slug)
-    return _list_page(request, live_stories().filter(tags=tag), "articles/list_page.html",
+    return _list_page(request, live_stories().filter(live_tags=tag), "articles/list_page.html",
                       heading=f"Tagged “{tag.name}”", feed_url=reverse("articles:tag_feed", args=[tag.slug]))
 
 

@@ -319,8 +319,9 @@ def article_approve(
         revision=revision, live_revision=revision, live_from=live_from, live_until=expires_at,
         published_at=published_at, public_updated_at=public_updated_at, has_unpublished_changes=False,
         review_comment="", unpublished_at=None, live_slug=locked.slug, next_revision=None, next_from=None,
-        next_until=None, **live.search_texts(data),
+        next_until=None, **live.search_texts(data), **live.live_listing(data),
     )
+    live.set_live_tags(locked, data)
     _refresh(article, locked)
     return record
 
@@ -371,8 +372,9 @@ def promote_due_updates() -> int:
                 live_revision=revision, live_from=article.next_from, live_until=article.next_until,
                 live_slug=revision.data["slug"], next_revision=None, next_from=None, next_until=None,
                 public_updated_at=datetime.fromisoformat(updated_at) if updated_at else article.public_updated_at,
-                **live.search_texts(revision.data),
+                **live.search_texts(revision.data), **live.live_listing(revision.data),
             )
+            live.set_live_tags(article, revision.data)
             Transition.objects.create(
                 article=article, action="go-live", from_status=article.status, to_status=article.status, user=None,
                 comment=f"Scheduled update (revision #{revision.number}) went live.", revision=revision,

@@ -5,6 +5,7 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
 os.environ.setdefault("DB_POOL", "0")  # pytest-django creates and drops test databases per run
 os.environ.setdefault("LOG_FORMAT", "text")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")  # the test client speaks plain HTTP
 
 from newsroom.settings import *  # noqa: E402,F403
 

@@ -8,8 +8,10 @@ from django.urls import include, path
 
 from articles import views as article_views
 from articles.caching import public_page
+from newsroom.login_throttle import ThrottledAdminLoginForm
 from articles.sitemaps import SITEMAPS, NewsSitemap
 
+admin.site.login_form = ThrottledAdminLoginForm
 admin.site.site_header = f"{settings.NEWSROOM_SITE_NAME} editorial"
 admin.site.site_title = f"{settings.NEWSROOM_SITE_NAME} editorial"
 admin.site.index_title = "Stories and sources"

@@ -135,6 +135,7 @@ class Command(BaseCommand):
                 kind = Revision.Kind.APPROVAL
                 article.live_from = article.published_at = live_from
                 article.live_slug = article.slug
+                article.live_desk, article.live_source = article.desk, article.source
                 for field, value in search_texts(data).items():
                     setattr(article, field, value)
             revisions.append(Revision(article=article, number=1, kind=kind, created_at=now, data=data))
@@ -165,6 +166,11 @@ class Command(BaseCommand):
             live_revision=Subquery(
                 Revision.objects.filter(article=OuterRef("pk"), kind=Revision.Kind.APPROVAL).values("pk")[:1]
             )
+        )
+        LiveTag = Article.live_tags.through
+        LiveTag.objects.bulk_create(
+            LiveTag(article_id=article.pk, tag_id=tag.pk)
+            for article, p in zip(articles, parts) if article.live_slug for tag in p[5]
         )
         article_type = ContentType.objects.get_for_model(Article)
         TaggedItem.objects.bulk_create(
