@@ -33,6 +33,11 @@ _SMALL_WORDS = {
     "of", "on", "or", "over", "per", "the", "to", "up", "via", "vs", "vs.", "with",
 }
 MAX_LABEL_WORDS = 6
+# Longest value of each line-sized field (the database columns use the same limits).
+LIMITS = {
+    "title": 300, "key facts heading": 200, "label": 200, "section heading": 300, "points heading": 300,
+    "take title": 200, "source name": 200, "source site": 200, "original URL": 500, "credit": 300,
+}
 
 
 class StoryFormatError(ValueError):
@@ -115,6 +120,13 @@ def _looks_like_heading(text: str) -> bool:
     return len(text.split()) <= 16 and _is_title_case(text)
 
 
+def _fit(text: str, what: str, line: int) -> str:
+    """Refuse a value longer than its column, naming it and its line."""
+    if len(text) > LIMITS[what]:
+        raise StoryFormatError(f"the {what} is {len(text)} characters long; at most {LIMITS[what]} fit", line)
+    return text
+
+
 def _bullet_text(line: _Line) -> str | None:
     match = _BULLET.match(line.text)
     return match.group("text").strip() if match else None
@@ -163,7 +175,7 @@ def parse(text: str) -> StoryData:
     first = lines[0]
     if _bullet_text(first) is not None or first.text.startswith(("📌", "🔗")):
         raise StoryFormatError("the file has no title: the first line must be the headline", first.number)
-    story = StoryData(title=first.text)
+    story = StoryData(title=_fit(first.text, "title", first.number))
     rest = lines[1:]
     if rest and rest[0].text == story.title:
         rest = rest[1:]  # the headline repeated under the page title
@@ -186,18 +198,18 @@ def parse(text: str) -> StoryData:
 
         if match := _SOURCE_LINE.match(text):
             remember("'📌 Source:'", line)
-            story.source_name = match.group("name").strip()
-            story.source_site = (match.group("site") or "").strip()
+            story.source_name = _fit(match.group("name").strip(), "source name", line.number)
+            story.source_site = _fit((match.group("site") or "").strip(), "source site", line.number)
             footer_started = True
             continue
         if match := _ORIGINAL_LINE.match(text):
             remember("'🔗 Original:'", line)
-            story.original_url = _validate_url(match.group("url"), line.number)
+            story.original_url = _fit(_validate_url(match.group("url"), line.number), "original URL", line.number)
             footer_started = True
             continue
         if match := _CREDIT_LINE.match(text):
             remember("'⚠️ Please credit'", line)
-            story.credit = match.group("credit").strip()
+            story.credit = _fit(match.group("credit").strip(), "credit", line.number)
             footer_started = True
             continue
         if footer_started:
@@ -217,9 +229,12 @@ def parse(text: str) -> StoryData:
                     raise StoryFormatError(
                         f"a key fact needs a label: '- Label: text' (got {bullet[:60]!r})", line.number
                     )
+                _fit(fact.label, "label", line.number)
                 story.key_facts.append(fact)
             elif section is not None:
-                section.points.append(split_label(bullet, required=False))
+                point = split_label(bullet, required=False)
+                _fit(point.label, "label", line.number)
+                section.points.append(point)
             else:
                 raise StoryFormatError("a bullet before any heading", line.number)
             continue
@@ -227,7 +242,7 @@ def parse(text: str) -> StoryData:
         if _TAKE_HEADING.match(text) and not is_paragraph(text):
             if in_take:
                 raise StoryFormatError("a second take heading", line.number)
-            story.take_title = text
+            story.take_title = _fit(text, "take title", line.number)
             in_take, in_key_facts, section = True, False, None
             continue
 
@@ -257,14 +272,14 @@ def parse(text: str) -> StoryData:
         if not story.key_facts_heading and not story.sections and section is None and (
             next_is_bullet or text.lower().startswith("key facts")
         ):
-            story.key_facts_heading = text
+            story.key_facts_heading = _fit(text, "key facts heading", line.number)
             in_key_facts = True
             continue
         in_key_facts = False
         if next_is_bullet and section is not None and not section.points and not section.points_heading:
-            section.points_heading = text
+            section.points_heading = _fit(text, "points heading", line.number)
             continue
-        section = SectionData(heading=text)
+        section = SectionData(heading=_fit(text, "section heading", line.number))
         story.sections.append(section)
 
     end = lines[-1].number  # missing lines are reported at the end of the file

@@ -197,3 +197,18 @@ def test_duplicate_source_line_is_refused():
 def test_text_after_the_footer_is_refused():
     with pytest.raises(StoryFormatError, match="after the source attribution"):
         parse(story_text() + "A stray paragraph at the end.\n")
+
+
+@pytest.mark.parametrize(
+    ("field", "builder"),
+    [
+        ("title", lambda long: story_text(title="T" * 301)),
+        ("section heading", lambda long: story_text(sections=(("H" + "x" * 300, ("P.",), "", ()),))),
+        ("credit", lambda long: story_text(credit="⚠️ Please credit " + "x" * 300)),
+        ("label", lambda long: story_text(facts=(("L" * 201, "text."),))),
+    ],
+)
+def test_values_too_long_for_their_column_are_refused_with_the_line(field, builder):
+    with pytest.raises(StoryFormatError, match=f"the {field} is .* at most") as raised:
+        parse(builder(None))
+    assert raised.value.line is not None
