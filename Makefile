@@ -13,7 +13,7 @@ FIND_PYTHON = for c in python3.13 python3.12 \
 	  if $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo $$c; break; fi; \
 	done
 
-.PHONY: run serve bench test install migrate demo check clean lock
+.PHONY: run serve bench test test-browser install migrate demo check clean lock
 
 # Local development runs with DEBUG on unless the environment says otherwise.
 migrate demo run: export DEBUG ?= 1
@@ -54,6 +54,10 @@ bench: install
 
 test: install
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
+
+# Browser tests: Playwright driving Debian's Chromium (apt-get install chromium).
+test-browser: install
+	$(PYTHON) -m pytest tests/browser -m browser -p no:cacheprovider $(PYTEST_ARGS)
 
 check: install
 	$(PYTHON) manage.py check

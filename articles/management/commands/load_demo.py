@@ -42,7 +42,7 @@ class Command(BaseCommand):
             raise CommandError("load_demo creates accounts with known passwords; it runs only with DEBUG=1.")
         manifest = tomllib.loads((DEMO_DIR / "stories.toml").read_text(encoding="utf-8"))
         # The demo's own workflow steps send no email; the ones people take in the admin do.
-        with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"), transaction.atomic():
+        with override_settings(MAILERS={"default": {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}}), transaction.atomic():
             accounts = self._load_accounts()
             editor, moderator = (get_user_model().objects.get(username=name) for name in ("editor", "moderator"))
             desks = {
