@@ -213,18 +213,19 @@ NEWSROOM_CDN_MAX_AGE = int(os.environ.get("NEWSROOM_CDN_MAX_AGE", "60"))
 # How long a shared preview link works, in seconds (default three days).
 NEWSROOM_PREVIEW_MAX_AGE = int(os.environ.get("NEWSROOM_PREVIEW_MAX_AGE", str(3 * 24 * 3600)))
 
-# Workflow emails: printed to the console unless an SMTP host is configured.
-_email_host = os.environ.get("EMAIL_HOST", "")
+# Workflow emails: printed to the console in development; in production sent over SMTP to
+# EMAIL_HOST (a local mail server on port 25 by default).
+_email_host = os.environ.get("EMAIL_HOST", "" if DEBUG else "localhost")
 if _email_host:
     MAILERS = {
         "default": {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
             "OPTIONS": {
                 "host": _email_host,
-                "port": int(os.environ.get("EMAIL_PORT", "587")),
+                "port": int(os.environ.get("EMAIL_PORT", "587" if os.environ.get("EMAIL_HOST") else "25")),
                 "username": os.environ.get("EMAIL_HOST_USER", ""),
                 "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
-                "use_tls": env_bool("EMAIL_USE_TLS", default=True),
+                "use_tls": env_bool("EMAIL_USE_TLS", default=bool(os.environ.get("EMAIL_HOST"))),
             },
         }
     }
