@@ -13,7 +13,7 @@ FIND_PYTHON = for c in python3.13 python3.12 \
 	  if $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo $$c; break; fi; \
 	done
 
-.PHONY: run serve bench test test-browser install migrate demo check clean lock
+.PHONY: run serve bench soak test test-browser install migrate demo check clean lock
 
 # Local development runs with DEBUG on unless the environment says otherwise.
 migrate demo run: export DEBUG ?= 1
@@ -51,6 +51,10 @@ serve: install
 # prints the table and writes BENCHMARKS.md. BENCH_STORIES sets the number of stories.
 bench: install
 	$(PYTHON) bench/run.py
+
+# Sustained mixed load (reads + an editor saving + a moderator publishing) for SOAK_SECONDS.
+soak: install
+	$(PYTHON) bench/soak.py
 
 test: install
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
