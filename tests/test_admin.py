@@ -153,3 +153,21 @@ def test_sources_are_managed_in_the_admin(client, editor):
     )
     assert response.status_code == 302
     assert Source.objects.get(name="Delta Daily").credit == "Please credit Delta Daily."
+
+
+def test_admin_list_query_count_does_not_grow_with_stories(client, editor, django_assert_max_num_queries):
+    def count_queries():
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/admin/articles/article/").status_code == 200
+        return len(captured)
+
+    for i in range(3):
+        make_article(tags=[f"t{i}"])
+    few = count_queries()
+    for i in range(30):
+        make_article(tags=[f"more{i}"], published=i % 2 == 0)
+    with django_assert_max_num_queries(few):
+        client.get("/admin/articles/article/")
