@@ -151,7 +151,7 @@ class ArticleAdmin(nested_admin.NestedModelAdmin):
     readonly_fields = ["status_badge", "live_column", "submitted_by", "created_by", "updated_by", "created_at",
                        "updated_at"]
     fieldsets = [
-        (None, {"fields": ["title", "slug", "lede", "byline", "desk", "tags", "version"]}),
+        (None, {"fields": ["title", "slug", "lede", "byline", "desk", "tags", "opened_version"]}),
         ("Hero image", {"fields": ["image", "image_alt", "image_credit"]}),
         ("Attribution", {"fields": ["source", "original_url"]}),
         ("Key facts", {"fields": ["key_facts_heading"]}),

@@ -12,11 +12,16 @@ from articles.uploads import clean_hero_image
 class ArticleAdminForm(forms.ModelForm):
     """The story's own fields, plus the version the editor started from."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # The version the editor opened; compared with the stored one on save.
+    opened_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     class Meta:
         model = Article
         fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["opened_version"].initial = self.instance.version
 
     def clean_image(self):
         image = self.cleaned_data.get("image")
@@ -36,7 +41,7 @@ class ArticleAdminForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         if self.instance.pk is not None:
-            version = self.cleaned_data.get("version")
+            version = self.cleaned_data.get("opened_version")
             try:
                 # Locks the row until the admin's transaction ends: two saves cannot both pass.
                 workflow.check_version(self.instance, version if version is not None else -1)

@@ -117,7 +117,7 @@ class Article(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     # Optimistic locking: every save of the working copy increments it.
-    version = models.PositiveIntegerField(default=0)
+    version = models.PositiveIntegerField(default=0, editable=False)
 
     # Workflow (set only by articles.workflow).
     submitted_by = models.ForeignKey(
