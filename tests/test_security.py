@@ -22,7 +22,8 @@ STRONG_KEY = "k8#Vq2!rT9zLw4@Xe7$Nb1%Yc6^Ud3&Hf5*Jg0(Km)Pa_Sb+Rc=Td-Ue?Wf"
 
 
 def manage(*args, **env):
-    test_only = {"DJANGO_SETTINGS_MODULE", "SECURE_SSL_REDIRECT", "SECRET_KEY", "DB_POOL", "LOG_FORMAT"}
+    test_only = {"DJANGO_SETTINGS_MODULE", "SECURE_SSL_REDIRECT", "SECRET_KEY", "DB_POOL", "LOG_FORMAT",
+                 "DJANGO_ALLOW_ASYNC_UNSAFE"}
     environment = {k: v for k, v in os.environ.items() if k not in test_only}
     environment.update({"DJANGO_SETTINGS_MODULE": "newsroom.settings", **env})
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=environment,
