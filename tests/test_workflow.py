@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from articles import workflow
 from articles.models import Article, Revision, Transition
-from tests.factories import make_article, make_user, publish
+from tests.factories import make_article, make_user
 
 pytestmark = pytest.mark.django_db
 
