@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Min, Q
 from django.utils import timezone
-from django.utils.cache import patch_cache_control
+from django.utils.cache import patch_cache_control, set_response_etag
 
 logger = logging.getLogger("newsroom.cache")
 
@@ -79,13 +79,21 @@ def forget_schedule() -> None:
         logger.warning("cache unavailable: %s", error)
 
 
-def refresh_schedule() -> None:
+_UNREAD = object()
+
+
+def refresh_schedule(upcoming=_UNREAD) -> bool:
     """Apply what has become due since the last look: scheduled updates go live, and
-    cached pages are cleared when a story's go-live or expiry time has passed."""
-    try:
-        upcoming = _safely(cache.get, NEXT_CHANGE_KEY)
-    except CacheDown:
-        upcoming = None
+    cached pages are cleared when a story's go-live or expiry time has passed.
+
+    `upcoming` is the stored next moment if the caller already read it. Returns whether
+    the pages were cleared.
+    """
+    if upcoming is _UNREAD:
+        try:
+            upcoming = _safely(cache.get, NEXT_CHANGE_KEY)
+        except CacheDown:
+            upcoming = None
     if upcoming is None:
         found = _next_change()
         if found is not None and found <= timezone.now():
@@ -96,9 +104,11 @@ def refresh_schedule() -> None:
                     timeout=max(settings.NEWSROOM_PAGE_CACHE_SECONDS, 60))
         except CacheDown:
             pass
-        return
+        return False
     if upcoming != _NONE and timezone.now() >= datetime.fromisoformat(upcoming):
         _apply_due()
+        return True
+    return False
 
 
 def _apply_due() -> None:
@@ -115,18 +125,23 @@ def public_page(view):
     def wrapper(request, *args, **kwargs):
         if request.method not in ("GET", "HEAD") or settings.NEWSROOM_PAGE_CACHE_SECONDS <= 0:
             return _headers(view(request, *args, **kwargs))
-        refresh_schedule()
         try:
+            # One round trip for the generation and the next scheduled moment, one for the page.
+            state = _safely(cache.get_many, [GENERATION_KEY, NEXT_CHANGE_KEY])
+            cleared = refresh_schedule(state.get(NEXT_CHANGE_KEY))
+            current = state.get(GENERATION_KEY) if not cleared else None
             path = hashlib.sha256(request.get_full_path().encode()).hexdigest()
-            key = f"newsroom:page:{_safely(generation)}:{request.get_host()}:{path}"
+            key = f"newsroom:page:{current or _safely(generation)}:{request.get_host()}:{path}"
             response = _safely(cache.get, key)
         except CacheDown:
+            refresh_schedule()
             return _headers(view(request, *args, **kwargs))  # the cache degrades; content does not
         if response is None:
             response = _headers(view(request, *args, **kwargs))
             if response.status_code in CACHEABLE_STATUS and not response.streaming:
                 if hasattr(response, "render"):
                     response.render()
+                set_response_etag(response)  # computed once, stored with the page
                 try:
                     _safely(cache.set, key, response, timeout=settings.NEWSROOM_PAGE_CACHE_SECONDS)
                 except CacheDown:

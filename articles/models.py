@@ -5,6 +5,7 @@ through `Article.objects.live()`.
 """
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -152,6 +153,8 @@ class Article(models.Model):
     search_title = models.TextField(blank=True, editable=False)
     search_summary = models.TextField(blank=True, editable=False)
     search_body = models.TextField(blank=True, editable=False)
+    # The weighted tsvector of the three fields above, kept on PostgreSQL (GIN-indexed); unused on SQLite.
+    search_document = SearchVectorField(null=True, editable=False)
     # The live revision's desk, source and tags, for the public lists and filters (the
     # working copy's may differ until a new version is approved).
     live_desk = models.ForeignKey(Desk, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",

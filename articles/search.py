@@ -5,12 +5,15 @@ import re
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Q, QuerySet, TextField, Value
+from django.db.models import F, Q, QuerySet, TextField, Value
 from django.db.models.functions import Concat
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 CONFIG = "english"
+# Ranking looks at the most recent matches only, so a common word costs the same with a
+# hundred stories or a million.
+CANDIDATES = 1000
 MAX_QUERY_LENGTH = 200
 MAX_TERMS = 12
 # Private-use characters mark matches inside ts_headline's output, so that the text itself
@@ -20,10 +23,8 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def search_vector():
-    """The weighted document: headline (A), key facts and lede (B), body (C).
-
-    The migration builds the GIN index from this same expression, so queries use it.
-    """
+    """The weighted document: headline (A), key facts and lede (B), body (C); stored in
+    Article.search_document when a story goes live."""
     from django.contrib.postgres.search import SearchVector
 
     return (
@@ -31,6 +32,12 @@ def search_vector():
         + SearchVector("search_summary", weight="B", config=CONFIG)
         + SearchVector("search_body", weight="C", config=CONFIG)
     )
+
+
+def refresh_documents(queryset) -> None:
+    """Store the search document of these stories (PostgreSQL only)."""
+    if connection.vendor == "postgresql":
+        queryset.update(search_document=search_vector())
 
 
 def clean_query(raw: str | None) -> str:
@@ -51,11 +58,11 @@ def search(live: QuerySet, query: str) -> QuerySet:
         from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 
         ts_query = SearchQuery(query, config=CONFIG, search_type="plain")
+        candidates = live.filter(search_document=ts_query).order_by("-published_at").values("pk")[:CANDIDATES]
         return (
-            live.annotate(document=search_vector())
-            .filter(document=ts_query)
+            live.filter(pk__in=candidates)
             .annotate(
-                rank=SearchRank(search_vector(), ts_query),
+                rank=SearchRank(F("search_document"), ts_query),
                 headline=SearchHeadline(
                     Concat("search_summary", Value("\n"), "search_body", output_field=TextField()), ts_query,
                     config=CONFIG, start_sel=START, stop_sel=STOP, max_words=40, min_words=20,

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from articles import caching, live, notifications
 from articles.models import Article, ArticleStatus, Revision, Transition
+from articles.search import refresh_documents
 from articles.snapshots import article_snapshot
 
 DRAFT, IN_REVIEW, PUBLISHED, ARCHIVED = (
@@ -322,6 +323,7 @@ def article_approve(
         next_until=None, **live.search_texts(data), **live.live_listing(data),
     )
     live.set_live_tags(locked, data)
+    refresh_documents(Article.objects.filter(pk=locked.pk))
     _refresh(article, locked)
     return record
 
@@ -375,6 +377,7 @@ def promote_due_updates() -> int:
                 **live.search_texts(revision.data), **live.live_listing(revision.data),
             )
             live.set_live_tags(article, revision.data)
+            refresh_documents(Article.objects.filter(pk=pk))
             Transition.objects.create(
                 article=article, action="go-live", from_status=article.status, to_status=article.status, user=None,
                 comment=f"Scheduled update (revision #{revision.number}) went live.", revision=revision,

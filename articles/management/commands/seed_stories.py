@@ -18,6 +18,7 @@ from django.utils.text import slugify
 from taggit.models import Tag, TaggedItem
 
 from articles.live import search_texts
+from articles.search import refresh_documents
 from articles.models import Article, Desk, KeyFact, Point, Revision, Section, Source, Take, TakePoint
 from articles.snapshots import snapshot_data
 from articles.text import markdown_to_html
@@ -167,6 +168,7 @@ class Command(BaseCommand):
                 Revision.objects.filter(article=OuterRef("pk"), kind=Revision.Kind.APPROVAL).values("pk")[:1]
             )
         )
+        refresh_documents(Article.objects.filter(pk__in=[a.pk for a in articles if a.live_slug]))
         LiveTag = Article.live_tags.through
         LiveTag.objects.bulk_create(
             LiveTag(article_id=article.pk, tag_id=tag.pk)
