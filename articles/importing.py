@@ -98,7 +98,7 @@ def story_save(*, story: StoryData, user, publish: bool = False) -> ImportResult
     article.key_facts_heading = story.key_facts_heading
     article.source = _source_for(story)
     article.save()
-    parts_replace(article, story_parts(story))
+    parts_replace(article, story_parts(story), fresh=created)
     workflow.article_saved(article=article, user=user, kind=Revision.Kind.IMPORT)
     if publish:
         workflow.article_approve(article=article, user=user, direct=True)

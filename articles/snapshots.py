@@ -23,7 +23,7 @@ def article_snapshot(article: Article) -> dict:
     return snapshot_data(
         article,
         key_facts=list(article.key_facts.all()),
-        sections=[(s, list(s.points.all())) for s in article.sections.all()],
+        sections=[(s, list(s.points.all())) for s in article.sections.prefetch_related("points")],
         take=(take, list(take.points.all())) if take else None,
         tags=list(article.tags.all()),
     )
@@ -186,11 +186,13 @@ def snapshot_restore(article: Article, data: dict) -> None:
     parts_replace(article, data)
 
 
-def parts_replace(article: Article, data: dict) -> None:
-    """Replace the article's key facts, sections, points and take with those in `data`."""
-    article.key_facts.all().delete()
-    article.sections.all().delete()
-    Take.objects.filter(article=article).delete()
+def parts_replace(article: Article, data: dict, *, fresh: bool = False) -> None:
+    """Replace the article's key facts, sections, points and take with those in `data`
+    (`fresh`: the article was just created and has none to delete)."""
+    if not fresh:
+        article.key_facts.all().delete()
+        article.sections.all().delete()
+        Take.objects.filter(article=article).delete()
     KeyFact.objects.bulk_create(
         KeyFact(article=article, position=i, label=f["label"], text=f["text"]) for i, f in enumerate(data["key_facts"])
     )
