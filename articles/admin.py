@@ -25,6 +25,14 @@ class OrderedInlineFormSet(nested_admin.formsets.NestedInlineFormSet):
     positions in the submitted data are an ordering to resolve, not an error.
     """
 
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        # Tabular rows show their labels only as column headers: name each input for
+        # screen readers, e.g. "Key fact 2: label".
+        row = f"{self.model._meta.verbose_name.capitalize()} {index + 1}" if index is not None else "New row"
+        for name, field in form.fields.items():
+            field.widget.attrs.setdefault("aria-label", f"{row}: {field.label or name}")
+
     def save(self, commit=True):
         parent = getattr(self, "parent_form", None)
         if parent is not None and parent.parent_formset._should_delete_form(parent):
@@ -255,7 +263,7 @@ class SourceAdmin(admin.ModelAdmin):
     search_fields = ["name", "site"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(story_count=Count("articles"))
+        return super().get_queryset(request).annotate(story_count=Count("articles")).order_by("name")
 
     @admin.display(description="stories", ordering="story_count")
     def story_count(self, obj):

@@ -22,6 +22,8 @@ class ArticleAdminForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["opened_version"].initial = self.instance.version
+        if "image" in self.fields:
+            self.fields["image"].widget.attrs.setdefault("aria-label", "Hero image file")
 
     def clean_image(self):
         image = self.cleaned_data.get("image")
