@@ -153,7 +153,9 @@ class ArticleAdmin(nested_admin.NestedModelAdmin):
     list_filter = ["status", PublicationFilter, "desk", "source", "tags"]
     list_select_related = ["desk", "source"]
     search_fields = ["title", "slug", "lede", "byline", "original_url", "source__name"]
-    date_hierarchy = "created_at"
+    ordering = ["-updated_at"]
+    list_per_page = 50
+    show_full_result_count = False  # counting 100,000 stories twice per page is the slow part
     prepopulated_fields = {"slug": ["title"]}
     autocomplete_fields = ["source", "desk"]
     readonly_fields = ["status_badge", "live_column", "submitted_by", "created_by", "updated_by", "created_at",

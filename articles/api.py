@@ -4,11 +4,11 @@ from datetime import datetime
 from datetime import timezone as dt_timezone
 
 from django.core.files.storage import default_storage
-from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from articles.paging import page_of
 from articles.storyformat import TAKE_KINDS
 from articles.views import live_stories
 
@@ -118,10 +118,9 @@ def article_list(request):
         number = max(int(request.GET.get("page", 1)), 1)
     except ValueError:
         return _error("page and page_size must be whole numbers")
-    paginator = Paginator(stories, size)
-    if number > paginator.num_pages and number != 1:
-        return _error(f"page {number} is past the last page ({paginator.num_pages})", status=404)
-    page = paginator.get_page(number)
+    page = page_of(stories, number, size)
+    if number > 1 and not page.object_list:
+        return _error(f"page {number} is past the last page", status=404)
 
     def link(n):
         query = request.GET.copy()
@@ -129,11 +128,10 @@ def article_list(request):
         return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
 
     return JsonResponse({
-        "count": paginator.count,
         "page": page.number,
-        "pages": paginator.num_pages,
-        "next": link(page.next_page_number()) if page.has_next() else None,
-        "previous": link(page.previous_page_number()) if page.has_previous() else None,
+        "page_size": size,
+        "next": link(page.next_page_number()) if page.has_next else None,
+        "previous": link(page.previous_page_number()) if page.has_previous else None,
         "results": [story_summary(article, request) for article in page.object_list],
     }, json_dumps_params={"ensure_ascii": False})
 

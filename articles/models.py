@@ -6,6 +6,7 @@ through `Article.objects.live()`.
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -103,7 +104,8 @@ class Article(models.Model):
     tags = TaggableManager(blank=True)
     source = models.ForeignKey(Source, on_delete=models.PROTECT, null=True, blank=True, related_name="articles")
     original_url = models.URLField(
-        "original URL", max_length=500, blank=True, help_text="The story's address at its source."
+        "original URL", max_length=500, blank=True, help_text="The story's address at its source (http or https).",
+        validators=[URLValidator(schemes=["http", "https"])],
     )
     key_facts_heading = models.CharField(max_length=200, blank=True, default="Key Facts")
     status = models.CharField(
@@ -172,6 +174,12 @@ class Article(models.Model):
             ("approve_article", "Can approve stories and request changes"),
             ("unpublish_article", "Can unpublish and reopen stories"),
             ("edit_in_review", "Can fix copy while a story is in review"),
+        ]
+        indexes = [
+            # Public lists walk these newest first; the admin list is newest-edited first.
+            models.Index(fields=["-published_at", "-id"], name="article_published_idx"),
+            models.Index(fields=["live_desk", "-published_at"], name="article_desk_published_idx"),
+            models.Index(fields=["-updated_at"], name="article_updated_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(title=""), name="article_title_not_empty"),

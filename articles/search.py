@@ -13,7 +13,7 @@ from django.utils.safestring import SafeString, mark_safe
 CONFIG = "english"
 # Ranking looks at the most recent matches only, so a common word costs the same with a
 # hundred stories or a million.
-CANDIDATES = 1000
+CANDIDATES = 200
 MAX_QUERY_LENGTH = 200
 MAX_TERMS = 12
 # Private-use characters mark matches inside ts_headline's output, so that the text itself

@@ -2,18 +2,19 @@
 
 from datetime import date
 
-from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch
 from django.db.models.functions import TruncMonth
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from taggit.models import Tag
 
 from articles import search as story_search
 from articles.caching import refresh_schedule
 from articles.models import Article, Desk, Section, SlugRedirect
+from articles.paging import page_of
 from articles.previews import PreviewLinkExpired, PreviewLinkInvalid, preview_target
 from articles.snapshots import article_snapshot, story_view
 
@@ -25,11 +26,13 @@ def live_stories():
     """Live stories with the revision readers see, newest first (after applying any
     scheduled update whose time has come)."""
     refresh_schedule()
-    return Article.objects.live().select_related("live_revision").order_by("-published_at", "-pk")
+    # A live story was first published no later than now: saying so lets the database walk
+    # the published_at index from now backwards, past drafts (NULL) and scheduled stories.
+    return Article.objects.live().filter(published_at__lte=timezone.now()).select_related("live_revision").order_by("-published_at", "-pk")
 
 
 def _list_page(request, stories, template: str, **context):
-    page = Paginator(stories, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(stories, request.GET.get("page"), PAGE_SIZE)
     page.object_list = [story_view(article.live_revision.data) for article in page.object_list]
     return render(request, template, {"page": page, **context})
 
@@ -97,7 +100,7 @@ def search_page(request):
     query = story_search.clean_query(request.GET.get("q"))
     hits, page = [], None
     if query:
-        page = Paginator(story_search.search(live_stories(), query), PAGE_SIZE).get_page(request.GET.get("page"))
+        page = page_of(story_search.search(live_stories(), query), request.GET.get("page"), PAGE_SIZE)
         hits = [
             (story_view(article.live_revision.data), story_search.excerpt(article, query))
             for article in page.object_list

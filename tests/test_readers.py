@@ -230,11 +230,11 @@ def test_unapproved_desk_and_tag_changes_do_not_move_a_live_story(client):
     assert article.title in text_of(client.get("/desks/sport/"))
     assert article.title in text_of(client.get("/tags/sailing/"))
     assert article.title in text_of(client.get("/feeds/tags/sailing/rss/"))
-    assert client.get("/api/articles/?tag=sailing").json()["count"] == 1
+    assert len(client.get("/api/articles/?tag=sailing").json()["results"]) == 1
     # Where only the unapproved edit would put it: not listed.
     assert article.title not in text_of(client.get("/desks/politics/"))
     assert article.title not in text_of(client.get("/tags/scandal/"))
-    assert client.get("/api/articles/?desk=politics").json()["count"] == 0
+    assert client.get("/api/articles/?desk=politics").json()["results"] == []
 
 
 # 3. Attribution travels with the story everywhere
@@ -397,7 +397,7 @@ def test_api_list_is_paginated(client):
     for _ in range(5):
         make_article(parts=False)
     first = client.get("/api/articles/?page_size=2").json()
-    assert (first["count"], first["page"], first["pages"], len(first["results"])) == (5, 1, 3, 2)
+    assert (first["page"], first["page_size"], len(first["results"])) == (1, 2, 2)
     assert first["previous"] is None
     assert first["next"] == "http://testserver/api/articles/?page_size=2&page=2"
     seen = [story["slug"] for story in first["results"]]

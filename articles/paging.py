@@ -1,0 +1,38 @@
+"""Paging through long story lists without counting them.
+
+Counting every live story costs more than showing a page of them once there are many, so
+a page fetches one row more than it shows to know whether there is a next one.
+"""
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Page:
+    number: int
+    object_list: list = field(default_factory=list)
+    has_next: bool = False
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    def has_other_pages(self) -> bool:
+        return self.has_next or self.has_previous
+
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+
+def page_of(queryset, number, size: int) -> Page:
+    """Page `number` (1-based; anything unreadable is 1) of `size` rows."""
+    try:
+        number = max(int(number), 1)
+    except (TypeError, ValueError):
+        number = 1
+    start = (number - 1) * size
+    rows = list(queryset[start:start + size + 1])
+    return Page(number=number, object_list=rows[:size], has_next=len(rows) > size)
