@@ -1,6 +1,7 @@
 """Caching of public reads, made fresh at once by every publish, unpublish and go-live.
 
-Every cached page's key carries the current *publication generation*, a counter kept in the
+PublicPageCacheMiddleware keeps the pages that views mark with @public_page. Every
+cached page's key carries the current *publication generation*, a counter kept in the
 shared cache (Redis when REDIS_URL is set): publishing bumps it, so every app server misses
 its old pages at once. Scheduled go-live and expiry times need no worker: the next such
 moment is kept in the cache too, and the first request after it bumps the generation.
@@ -15,7 +16,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Min, Q
 from django.utils import timezone
-from django.utils.cache import patch_cache_control, set_response_etag
+from django.utils.cache import get_conditional_response, patch_cache_control, set_response_etag
 
 logger = logging.getLogger("newsroom.cache")
 
@@ -118,37 +119,77 @@ def _apply_due() -> None:
     bump()
 
 
+PUBLIC_PAGE = "newsroom_public_page"
+# Addresses that are never public pages, so not worth a cache lookup.
+_NOT_PUBLIC = ("/admin/", "/_nested_admin/", "/static/", "/media/", "/preview/")
+
+
 def public_page(view):
-    """Cache a public GET view's response under the current generation, with CDN headers."""
+    """Mark a public view's responses as shareable: CDN headers, and PublicPageCacheMiddleware
+    keeps them under the current generation."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if request.method not in ("GET", "HEAD") or settings.NEWSROOM_PAGE_CACHE_SECONDS <= 0:
-            return _headers(view(request, *args, **kwargs))
-        try:
-            # One round trip for the generation and the next scheduled moment, one for the page.
-            state = _safely(cache.get_many, [GENERATION_KEY, NEXT_CHANGE_KEY])
-            cleared = refresh_schedule(state.get(NEXT_CHANGE_KEY))
-            current = state.get(GENERATION_KEY) if not cleared else None
-            path = hashlib.sha256(request.get_full_path().encode()).hexdigest()
-            key = f"newsroom:page:{current or _safely(generation)}:{request.get_host()}:{path}"
-            response = _safely(cache.get, key)
-        except CacheDown:
-            refresh_schedule()
-            return _headers(view(request, *args, **kwargs))  # the cache degrades; content does not
-        if response is None:
-            response = _headers(view(request, *args, **kwargs))
-            if response.status_code in CACHEABLE_STATUS and not response.streaming:
-                if hasattr(response, "render"):
-                    response.render()
-                set_response_etag(response)  # computed once, stored with the page
-                try:
-                    _safely(cache.set, key, response, timeout=settings.NEWSROOM_PAGE_CACHE_SECONDS)
-                except CacheDown:
-                    pass
+        response = _headers(view(request, *args, **kwargs))
+        setattr(response, PUBLIC_PAGE, True)
         return response
 
     return wrapper
+
+
+def page_key(request) -> str:
+    """The cache key of a page: the current generation, host and full path."""
+    # One round trip for the generation and the next scheduled moment.
+    state = _safely(cache.get_many, [GENERATION_KEY, NEXT_CHANGE_KEY])
+    cleared = refresh_schedule(state.get(NEXT_CHANGE_KEY))
+    current = state.get(GENERATION_KEY) if not cleared else None
+    path = hashlib.sha256(request.get_full_path().encode()).hexdigest()
+    return f"newsroom:page:{current or _safely(generation)}:{request.get_host()}:{path}"
+
+
+class PublicPageCacheMiddleware:
+    """Serves public pages from the shared cache, early in the middleware stack.
+
+    Placed right after WhiteNoise, a hit skips sessions, CSRF, authentication and the rest;
+    the stored response already carries what those added. Requests with a session cookie
+    (editors) and non-public addresses always go through.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not self._eligible(request):
+            return self.get_response(request)
+        try:
+            key = page_key(request)
+            cached = _safely(cache.get, key)
+        except CacheDown:
+            refresh_schedule()
+            return self.get_response(request)  # the cache degrades; content does not
+        if cached is not None:
+            return get_conditional_response(request, etag=cached.get("ETag"), response=cached)
+        response = self.get_response(request)
+        if (
+            getattr(response, PUBLIC_PAGE, False) and response.status_code in CACHEABLE_STATUS
+            and not response.streaming and not response.cookies
+        ):
+            if not response.has_header("ETag"):
+                set_response_etag(response)  # computed once, stored with the page
+            try:
+                _safely(cache.set, key, response, timeout=settings.NEWSROOM_PAGE_CACHE_SECONDS)
+            except CacheDown:
+                pass
+        return response
+
+    @staticmethod
+    def _eligible(request) -> bool:
+        return (
+            request.method in ("GET", "HEAD")
+            and settings.NEWSROOM_PAGE_CACHE_SECONDS > 0
+            and settings.SESSION_COOKIE_NAME not in request.COOKIES
+            and not request.path.startswith(_NOT_PUBLIC)
+        )
 
 
 def _headers(response):
