@@ -37,7 +37,8 @@ def env(**extra):
     return {**os.environ, "DEBUG": "0", "SECRET_KEY": "soak-only", "ALLOWED_HOSTS": "127.0.0.1",
             "DATABASE_URL": f"{PG}/{DB}", "REDIS_URL": REDIS, "SECURE_SSL_REDIRECT": "0",
             "SESSION_COOKIE_SECURE": "0", "CSRF_COOKIE_SECURE": "0", "LOG_LEVEL": "WARNING",
-            "NEWSROOM_LOGIN_MAX_FAILURES": "1000", **extra}
+            "NEWSROOM_LOGIN_MAX_FAILURES": "1000",
+            "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend", **extra}
 
 
 def manage(*args, **extra):

@@ -232,6 +232,8 @@ if _email_host:
     }
 else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+if os.environ.get("EMAIL_BACKEND"):  # e.g. the dummy backend for load tests
+    MAILERS = {"default": {"BACKEND": os.environ["EMAIL_BACKEND"]}}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "newsroom@localhost")
 
 # Notifications run as tasks; the immediate backend sends them on commit. A worker
