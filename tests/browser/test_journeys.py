@@ -270,7 +270,8 @@ def test_reader_finds_reads_and_follows_a_story(page, live_server, tmp_path, scr
     expect(page.locator(".story-list")).to_contain_text("Tidal Turbines Approved for the Harbour")
     page.get_by_role("searchbox", name="Search stories").first.fill("turbines harbour")
     page.get_by_role("search").first.get_by_role("button", name="Search").click()
-    expect(page.locator(".search-count")).to_contain_text("1 story match")
+    expect(page.locator(".search-count")).to_contain_text("Stories matching “turbines harbour”")
+    expect(page.locator(".search-results .card")).to_have_count(1)
     page.locator(".search-results").get_by_role("link", name="Tidal Turbines Approved for the Harbour").click()
     expect(page).to_have_url(url)
 
