@@ -6,14 +6,17 @@ typed (the importer escapes them first), the hero image's alt text and credit, t
 desk and tags exist only here, and the admin shows everything back in inputs, lists, diffs
 and the timeline.
 
-Each story is filled through its change page (one payload per key fact, section heading,
-Markdown body, points heading, point label and text, and take point; as many whole payloads
-as fit in each single field: title, byline, image alt text and credit, key facts heading,
-take title), its source and desk through the Source and Desk admins, then submitted by the
-editor and approved by a moderator through the admin's workflow buttons. Then every page
-that shows the story is scanned with tests/htmlcheck.py: the admin's own pages, the story
-page, the front, desk, tag and search pages, the RSS and Atom feeds (the raw XML and what a
-feed reader parses) and the JSON API.
+Each story is created through the admin's add page as a browser submits it (one payload per
+key fact, section heading, Markdown body, points heading, point label and text, and take
+point; as many whole payloads as fit in each single field: title, byline, image alt text and
+credit, key facts heading, take title; a few as tags; a small JPEG, since alt text and credit
+are only shown with an image), its source and desk through the Source and Desk admins, then
+submitted by the editor and approved by a moderator through the admin's workflow buttons.
+One story is also edited again, sent back with a hostile comment and approved as a correction
+with a hostile note. Then every page that shows the story is scanned with tests/htmlcheck.py:
+the admin's own pages (less the admin's own markup, ADMIN_OWN_MARKUP), the story page, the
+front, desk, tag and search pages, the RSS and Atom feeds (the raw XML and what a feed reader
+parses) and the JSON API.
 
 A sample of ../shared/xss/payloads.txt (every SAMPLE_STRIDE-th line) keeps the run short;
 HAND_PICKED are the nastiest cases and run even without ../shared.
