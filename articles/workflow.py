@@ -233,7 +233,7 @@ def article_submit(*, article: Article, user) -> Transition:
     _guard_submit(locked, user)
     record = _move(locked, user=user, action="submit", to=IN_REVIEW, submitted_by=user,
                    submitted_at=timezone.now(), review_comment="")
-    _refresh(article, locked)
+    _refresh(article)
     return record
 
 
@@ -243,7 +243,7 @@ def article_withdraw(*, article: Article, user) -> Transition:
     locked = _locked(article)
     _guard_withdraw(locked, user)
     record = _move(locked, user=user, action="withdraw", to=DRAFT)
-    _refresh(article, locked)
+    _refresh(article)
     return record
 
 
@@ -254,7 +254,7 @@ def article_request_changes(*, article: Article, user, comment: str) -> Transiti
     _guard_request_changes(locked, user)
     comment = _comment(comment, "a comment saying what to change", locked)
     record = _move(locked, user=user, action="request-changes", to=DRAFT, comment=comment, review_comment=comment)
-    _refresh(article, locked)
+    _refresh(article)
     return record
 
 
@@ -311,7 +311,7 @@ def article_approve(
             review_comment="",
         )
         caching.forget_schedule()
-        _refresh(article, locked)
+        _refresh(article)
         return record
     live.move_address(locked, locked.slug)
     record = _move(
@@ -324,7 +324,7 @@ def article_approve(
     )
     live.set_live_tags(locked, data)
     refresh_documents(Article.objects.filter(pk=locked.pk))
-    _refresh(article, locked)
+    _refresh(article)
     return record
 
 
@@ -337,7 +337,7 @@ def article_unpublish(*, article: Article, user, reason: str) -> Transition:
     record = _move(locked, user=user, action="unpublish", to=ARCHIVED, comment=reason, live_revision=None,
                    live_from=None, live_until=None, unpublished_at=timezone.now(), has_unpublished_changes=False,
                    live_slug=None, next_revision=None, next_from=None, next_until=None)
-    _refresh(article, locked)
+    _refresh(article)
     return record
 
 
@@ -347,7 +347,7 @@ def article_reopen(*, article: Article, user) -> Transition:
     locked = _locked(article)
     _guard_reopen(locked, user)
     record = _move(locked, user=user, action="reopen", to=DRAFT)
-    _refresh(article, locked)
+    _refresh(article)
     return record
 
 
@@ -396,10 +396,9 @@ TRANSITIONS = {
 }
 
 
-def _refresh(article: Article, locked: Article) -> None:
-    """Copy the new workflow state onto the caller's instance."""
-    if article is not locked:
-        article.refresh_from_db()
+def _refresh(article: Article) -> None:
+    """Show the caller's instance the new workflow state (the work was done on a locked copy)."""
+    article.refresh_from_db()
 
 
 def _revision_create(article: Article, *, user, kind: str, data: dict, note: str = "") -> Revision:
@@ -464,5 +463,5 @@ def article_restore(*, article: Article, revision: Revision, user) -> Revision:
         raise TransitionPermissionError(edit_refusal(locked, user))
     snapshot_restore(locked, revision.data)
     saved = article_saved(article=locked, user=user, kind=Revision.Kind.RESTORE, note=f"Restored from #{revision.number}")
-    _refresh(article, locked)
+    _refresh(article)
     return saved
