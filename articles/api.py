@@ -8,9 +8,10 @@ from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from articles import links
 from articles.paging import page_of
 from articles.storyformat import TAKE_KINDS
-from articles.views import live_stories
+from articles.views import live_cards, live_stories
 
 API_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -40,13 +41,13 @@ def _image(data: dict, request):
     }
 
 
-def story_summary(article, request) -> dict:
-    data = article.live_revision.data
+def story_summary(data: dict, request) -> dict:
+    """A story's entry in the list: from its card (or its whole live revision, a superset)."""
     return {
         "title": data["title"],
-        "slug": article.live_slug,
-        "url": request.build_absolute_uri(article.get_absolute_url()),
-        "api_url": request.build_absolute_uri(f"/api/articles/{article.live_slug}/"),
+        "slug": data["slug"],
+        "url": request.build_absolute_uri(links.story_path(data["slug"])),
+        "api_url": request.build_absolute_uri(f"/api/articles/{data['slug']}/"),
         "lede": data["lede_html"],
         "desk": data["desk"],
         "tags": [tag["name"] for tag in data["tags"]],
@@ -67,11 +68,10 @@ def _source(data: dict):
     }
 
 
-def story_detail(article, request) -> dict:
-    data = article.live_revision.data
+def story_detail(data: dict, request) -> dict:
     take = data.get("take")
     return {
-        **story_summary(article, request),
+        **story_summary(data, request),
         "key_facts": {"heading": data["key_facts_heading"], "items": data["key_facts"]},
         "sections": [
             {"heading": s["heading"], "body_html": s["body_html"], "points_heading": s["points_heading"],
@@ -118,7 +118,7 @@ def article_list(request):
         number = max(int(request.GET.get("page", 1)), 1)
     except ValueError:
         return _error("page and page_size must be whole numbers")
-    page = page_of(stories, number, size)
+    page = page_of(live_cards(stories), number, size)
     if number > 1 and not page.object_list:
         return _error(f"page {number} is past the last page", status=404)
 
@@ -132,14 +132,14 @@ def article_list(request):
         "page_size": size,
         "next": link(page.next_page_number()) if page.has_next else None,
         "previous": link(page.previous_page_number()) if page.has_previous else None,
-        "results": [story_summary(article, request) for article in page.object_list],
+        "results": [story_summary(card, request) for card in page.object_list],
     }, json_dumps_params={"ensure_ascii": False})
 
 
 @require_safe
 def article_detail(request, slug):
     """GET /api/articles/<slug>/: the whole live story."""
-    article = live_stories().filter(live_slug=slug).first()
-    if article is None:
+    data = live_stories().filter(live_slug=slug).values_list("live_revision__data", flat=True).first()
+    if data is None:
         return _error("No live story with this slug.", status=404)
-    return JsonResponse(story_detail(article, request), json_dumps_params={"ensure_ascii": False})
+    return JsonResponse(story_detail(data, request), json_dumps_params={"ensure_ascii": False})

@@ -7,8 +7,8 @@ from django.utils.feedgenerator import Atom1Feed
 from taggit.models import Tag
 
 from articles.models import Desk
-from articles.snapshots import story_view
-from articles.views import live_stories
+from articles.cards import card_view
+from articles.views import live_cards, live_stories
 
 FEED_SIZE = 30
 
@@ -39,7 +39,7 @@ class StoryFeed(Feed):
         return live_stories()
 
     def items(self, obj=None):
-        return [story_view(a.live_revision.data, url=a.get_absolute_url()) for a in self.stories(obj)[:FEED_SIZE]]
+        return [card_view(card) for card in live_cards(self.stories(obj))[:FEED_SIZE]]
 
     def item_title(self, item):
         return item.title

@@ -1,6 +1,7 @@
 """What approving a revision sets up for readers: renditions, the live address (keeping old
 addresses as redirects) and the text that search reads. Called by the workflow."""
 
+from articles.cards import card_data
 from articles.images import make_renditions
 from articles.models import Article, SlugRedirect
 from articles.storyformat import TAKE_KINDS
@@ -47,12 +48,12 @@ def move_address(article: Article, new_slug: str) -> None:
 
 
 def live_listing(data: dict) -> dict:
-    """The live revision's desk and source, as the ids public lists filter on."""
+    """The live revision's desk and source, as the ids public lists filter on, and its card."""
     from articles.models import Desk, Source
 
     desk = Desk.objects.filter(slug=data["desk"]["slug"]).first() if data.get("desk") else None
     source = Source.objects.filter(name=data["source"]["name"]).first() if data.get("source") else None
-    return {"live_desk": desk, "live_source": source}
+    return {"live_desk": desk, "live_source": source, "live_card": card_data(data)}
 
 
 def set_live_tags(article: Article, data: dict) -> None:

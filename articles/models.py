@@ -164,6 +164,8 @@ class Article(models.Model):
     live_source = models.ForeignKey(Source, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
                                     editable=False)
     live_tags = models.ManyToManyField("taggit.Tag", blank=True, related_name="+", editable=False)
+    # The live revision's card (articles.cards): what lists, feeds and the API's list show.
+    live_card = models.JSONField(null=True, blank=True, editable=False)
 
     objects = ArticleQuerySet.as_manager()
 

@@ -53,7 +53,7 @@ class Hit:
 
 
 def search(live: QuerySet, query: str) -> QuerySet:
-    """Live stories matching `query`, best first."""
+    """Live stories matching `query`, best first, with their cards (and what `excerpt` reads)."""
     if connection.vendor == "postgresql":
         from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 
@@ -61,6 +61,7 @@ def search(live: QuerySet, query: str) -> QuerySet:
         candidates = live.filter(search_document=ts_query).order_by("-published_at").values("pk")[:CANDIDATES]
         return (
             live.filter(pk__in=candidates)
+            .only("live_card")
             .annotate(
                 rank=SearchRank(F("search_document"), ts_query),
                 headline=SearchHeadline(
@@ -75,7 +76,7 @@ def search(live: QuerySet, query: str) -> QuerySet:
         condition &= Q(search_title__icontains=word) | Q(search_summary__icontains=word) | Q(
             search_body__icontains=word
         )
-    return live.filter(condition).order_by("-published_at")
+    return live.filter(condition).only("live_card", "search_summary", "search_body").order_by("-published_at")
 
 
 def excerpt(article, query: str) -> SafeString:

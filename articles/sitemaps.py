@@ -28,8 +28,8 @@ class NewsSitemap(StorySitemap):
     def items(self):
         since = timezone.now() - timedelta(days=2)
         return (
-            Article.objects.live().filter(published_at__gte=since).select_related("live_revision")
-            .order_by("-published_at")
+            Article.objects.live().filter(published_at__gte=since)
+            .only("live_slug", "slug", "published_at", "public_updated_at", "live_card").order_by("-published_at")
         )
 
 

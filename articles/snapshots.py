@@ -8,8 +8,8 @@ from datetime import datetime
 from types import SimpleNamespace
 
 from django.core.files.storage import default_storage
-from django.urls import reverse
 
+from articles import links
 from articles.models import Article, KeyFact, Point, Section, Source, Take, TakePoint
 from articles.storyformat import TAKE_KINDS
 from articles.text import html_to_text, markdown_to_html
@@ -104,7 +104,7 @@ def story_view(data: dict, **extra) -> SimpleNamespace:
     image = data.get("image")
     take = data.get("take")
     fields = dict(
-        url=reverse("articles:detail", kwargs={"slug": data["slug"]}),
+        url=links.story_path(data["slug"]),
         published_at=_when(data.get("published_at")),
         updated_at=_when(data.get("updated_at")),
         changes=[
@@ -118,8 +118,10 @@ def story_view(data: dict, **extra) -> SimpleNamespace:
         lede_html=data["lede_html"],
         lede_text=data["lede_text"] if "lede_text" in data else html_to_text(data["lede_html"]),
         byline=data["byline"],
-        desk=SimpleNamespace(**data["desk"]) if data.get("desk") else None,
-        tags=[SimpleNamespace(**tag) for tag in data["tags"]],
+        desk=SimpleNamespace(**data["desk"], url=links.desk_path(data["desk"]["slug"])) if data.get("desk") else None,
+        tags=[
+            SimpleNamespace(**tag, url=links.tag_path(tag["slug"]) if tag.get("slug") else None) for tag in data["tags"]
+        ],
         image=_image_view(image) if image else None,
         image_alt=data["image_alt"],
         image_credit=data["image_credit"],

@@ -13,6 +13,7 @@ from taggit.models import Tag
 
 from articles import search as story_search
 from articles.caching import refresh_schedule
+from articles.cards import card_view
 from articles.models import Article, Desk, Section, SlugRedirect
 from articles.paging import page_of
 from articles.previews import PreviewLinkExpired, PreviewLinkInvalid, preview_target
@@ -23,17 +24,21 @@ FRONT_PAGE_SIZE = PAGE_SIZE
 
 
 def live_stories():
-    """Live stories with the revision readers see, newest first (after applying any
-    scheduled update whose time has come)."""
+    """Live stories, newest first (after applying any scheduled update whose time has come)."""
     refresh_schedule()
     # A live story was first published no later than now: saying so lets the database walk
     # the published_at index from now backwards, past drafts (NULL) and scheduled stories.
-    return Article.objects.live().filter(published_at__lte=timezone.now()).select_related("live_revision").order_by("-published_at", "-pk")
+    return Article.objects.live().filter(published_at__lte=timezone.now()).order_by("-published_at", "-pk")
+
+
+def live_cards(stories):
+    """The cards of these live stories (one small JSON column each; no revision is read)."""
+    return stories.values_list("live_card", flat=True)
 
 
 def _list_page(request, stories, template: str, **context):
-    page = page_of(stories, request.GET.get("page"), PAGE_SIZE)
-    page.object_list = [story_view(article.live_revision.data) for article in page.object_list]
+    page = page_of(live_cards(stories), request.GET.get("page"), PAGE_SIZE)
+    page.object_list = [card_view(card) for card in page.object_list]
     return render(request, template, {"page": page, **context})
 
 
@@ -42,7 +47,9 @@ def article_detail(request, slug):
 
     Old addresses of a live story redirect permanently; an unpublished story is 410 Gone.
     """
-    article = live_stories().filter(live_slug=slug).first()
+    article = live_stories().filter(live_slug=slug).select_related("live_revision").only(
+        "slug", "live_slug", "live_revision__data"
+    ).first()
     if article is None:
         return _not_live(request, slug)
     story = story_view(article.live_revision.data, url=article.get_absolute_url())
@@ -101,10 +108,7 @@ def search_page(request):
     hits, page = [], None
     if query:
         page = page_of(story_search.search(live_stories(), query), request.GET.get("page"), PAGE_SIZE)
-        hits = [
-            (story_view(article.live_revision.data), story_search.excerpt(article, query))
-            for article in page.object_list
-        ]
+        hits = [(card_view(article.live_card), story_search.excerpt(article, query)) for article in page.object_list]
     return render(request, "articles/search.html", {"query": query, "raw_query": request.GET.get("q", ""),
                                                     "hits": hits, "page": page})
 

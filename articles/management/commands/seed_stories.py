@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from taggit.models import Tag, TaggedItem
 
+from articles.cards import card_data
 from articles.live import search_texts
 from articles.search import refresh_documents
 from articles.models import Article, Desk, KeyFact, Point, Revision, Section, Source, Take, TakePoint
@@ -140,6 +141,7 @@ class Command(BaseCommand):
                 article.live_from = article.published_at = live_from
                 article.live_slug = article.slug
                 article.live_desk, article.live_source = article.desk, article.source
+                article.live_card = card_data(data)
                 for field, value in search_texts(data).items():
                     setattr(article, field, value)
             revisions.append(Revision(article=article, number=1, kind=kind, created_at=now, data=data))

@@ -1,0 +1,90 @@
+"""Story cards: kept on the Article when a revision goes live, read by every list."""
+
+import importlib
+import re
+import zoneinfo
+from datetime import datetime
+
+import pytest
+from django.apps import apps
+from django.db import connection
+from django.template import Context, Template
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from articles import workflow
+from articles.cards import card_data, card_view
+from articles.models import Article
+from tests.factories import make_article, make_desk, make_user, publish
+
+pytestmark = pytest.mark.django_db
+
+LIST_DOORS = ["/", "/desks/cards/", "/tags/numbats/", "/feeds/rss/", "/feeds/tags/numbats/atom/", "/api/articles/",
+              "/search/?q=numbat"]
+
+
+def card_of(article: Article) -> dict:
+    return Article.objects.values_list("live_card", flat=True).get(pk=article.pk)
+
+
+def test_the_card_follows_the_live_revision_only():
+    article = make_article(title="Numbat Count Rises", tags=["numbats"])
+    assert card_of(article) == card_data(Article.objects.get(pk=article.pk).live_revision.data)
+    assert card_of(article)["title"] == "Numbat Count Rises"
+
+    article.title = "Numbat Count Falls"
+    article.save()
+    workflow.article_saved(article=article, user=make_user("Editors"))
+    assert card_of(article)["title"] == "Numbat Count Rises", "an unapproved edit reached the card"
+
+    publish(article)
+    assert card_of(article)["title"] == "Numbat Count Falls"
+
+    workflow.article_unpublish(article=article, user=make_user("Moderators"), reason="Legal hold.")
+    assert card_of(article) is None
+
+
+def test_lists_read_cards_not_revisions(client):
+    desk = make_desk(name="Cards", slug="cards")
+    for n in range(3):
+        make_article(title=f"Numbat Survey {n}", desk=desk, tags=["numbats"], lede="A numbat survey began.")
+    for url in LIST_DOORS:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        assert response.status_code == 200, url
+        assert "Numbat Survey 2" in response.content.decode(), url
+        revision_reads = [q["sql"] for q in queries if "articles_revision" in q["sql"]]
+        assert revision_reads == [], f"{url} read whole revisions: {revision_reads}"
+
+
+def test_the_teaser_is_the_first_35_words_and_the_feed_has_the_whole_lede(client):
+    words = [f"word{n}" for n in range(50)]
+    make_article(title="A Long Lede", lede=" ".join(words) + ".")
+    page = client.get("/").content.decode()
+    teaser = re.search(r'<p class="card__lede">(.*?)</p>', page).group(1)
+    assert teaser == " ".join(words[:35]) + "…"
+    assert "word49." in client.get("/feeds/rss/").content.decode()
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Pacific/Auckland", "America/St_Johns"])
+def test_card_dates_read_as_the_date_filter_would_in_the_site_time_zone(zone):
+    article = make_article()
+    published = datetime(2026, 3, 31, 22, 30, tzinfo=zoneinfo.ZoneInfo("UTC"))
+    card = {**card_of(article), "published_at": published.isoformat()}
+    with timezone.override(zoneinfo.ZoneInfo(zone)):
+        view = card_view(card)
+        as_templates_did = Template(r'{{ at|date:"Y-m-d\TH:i:sO" }} {{ at|date:"j F Y" }}')
+        assert f"{view.published_iso} {view.published_day}" == as_templates_did.render(Context({"at": published}))
+    if zone == "Pacific/Auckland":
+        assert view.published_day == "1 April 2026"
+
+
+def test_the_migration_fills_the_cards_of_stories_already_live():
+    live = [make_article(title=f"Quoll Story {n}") for n in range(3)]
+    draft = make_article(title="Unapproved Quoll", published=False)
+    Article.objects.update(live_card=None)
+    migration = importlib.import_module("articles.migrations.0014_article_live_card")
+    migration.fill_cards(apps, None)
+    for article in live:
+        assert card_of(article) == card_data(Article.objects.get(pk=article.pk).live_revision.data)
+    assert card_of(draft) is None
