@@ -558,6 +558,15 @@ def test_search_excerpt_shows_where_a_body_word_matched(client, searchable):
     assert "<mark>lighthouse</mark>" in page
 
 
+def test_search_finds_a_word_deep_in_a_long_body(client):
+    """The excerpt reads the body's opening only (see search.HEADLINE_BODY_CHARS); search reads it all."""
+    article = make_article(title="Long Council Report", parts=False, published=False)
+    filler = " ".join(["The committee reviewed routine matters."] * 120)  # about 4,800 characters
+    Section.objects.create(article=article, position=0, heading="Minutes", body=f"{filler} Finally, the cormorants.")
+    publish(article)
+    assert hit_titles(client, "cormorants") == ["Long Council Report"]
+
+
 def test_search_for_nothing_shows_no_results(client, searchable):
     for query in ("", "   ", "!!!"):
         response = client.get("/search/", {"q": query})
