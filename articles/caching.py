@@ -1,9 +1,10 @@
 """Caching of public reads, made fresh at once by every publish, unpublish and go-live.
 
 PublicPageCacheMiddleware keeps the pages that views mark with @public_page. Every
-cached page's key carries the current *publication generation*, a counter kept in the
-shared cache (Redis when REDIS_URL is set): publishing bumps it, so every app server misses
-its old pages at once. Scheduled go-live and expiry times need no worker: the next such
+cached page is stored with the *publication generation* it was built in, a counter kept in
+the shared cache (Redis when REDIS_URL is set): publishing bumps it, so every app server
+stops serving its old pages at once. One round trip reads the page, the generation and the
+next scheduled moment together. Scheduled go-live and expiry times need no worker: the next such
 moment is kept in the cache too, and the first request after it bumps the generation.
 """
 
@@ -138,13 +139,23 @@ def public_page(view):
 
 
 def page_key(request) -> str:
-    """The cache key of a page: the current generation, host and full path."""
-    # One round trip for the generation and the next scheduled moment.
-    state = _safely(cache.get_many, [GENERATION_KEY, NEXT_CHANGE_KEY])
-    cleared = refresh_schedule(state.get(NEXT_CHANGE_KEY))
-    current = state.get(GENERATION_KEY) if not cleared else None
+    """The cache key of a page: its host and full path."""
     path = hashlib.sha256(request.get_full_path().encode()).hexdigest()
-    return f"newsroom:page:{current or _safely(generation)}:{request.get_host()}:{path}"
+    return f"newsroom:page:{request.get_host()}:{path}"
+
+
+def cached_page(key: str):
+    """(the current generation, the page stored under `key` if it was built in it, else None).
+
+    One round trip reads the page, the generation and the next scheduled moment.
+    """
+    state = _safely(cache.get_many, [GENERATION_KEY, NEXT_CHANGE_KEY, key])
+    cleared = refresh_schedule(state.get(NEXT_CHANGE_KEY))
+    current = (state.get(GENERATION_KEY) if not cleared else None) or _safely(generation)
+    stored = state.get(key)
+    if stored is not None and stored[0] == current:
+        return current, stored[1]
+    return current, None
 
 
 class PublicPageCacheMiddleware:
@@ -163,7 +174,7 @@ class PublicPageCacheMiddleware:
             return self.get_response(request)
         try:
             key = page_key(request)
-            cached = _safely(cache.get, key)
+            current, cached = cached_page(key)
         except CacheDown:
             refresh_schedule()
             return self.get_response(request)  # the cache degrades; content does not
@@ -177,7 +188,7 @@ class PublicPageCacheMiddleware:
             if not response.has_header("ETag"):
                 set_response_etag(response)  # computed once, stored with the page
             try:
-                _safely(cache.set, key, response, timeout=settings.NEWSROOM_PAGE_CACHE_SECONDS)
+                _safely(cache.set, key, (current, response), timeout=settings.NEWSROOM_PAGE_CACHE_SECONDS)
             except CacheDown:
                 pass
         return response

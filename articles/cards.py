@@ -10,6 +10,7 @@ from functools import lru_cache
 from types import SimpleNamespace
 
 from django.core.files.storage import default_storage
+from django.urls import get_script_prefix
 from django.utils import timezone
 from django.utils.dates import MONTHS
 from django.utils.text import Truncator
@@ -67,6 +68,27 @@ def card_view(card: dict) -> SimpleNamespace:
         published_iso=local.strftime("%Y-%m-%dT%H:%M:%S%z") if local else "",
         published_day=_day(local.date(), get_language()) if local else "",
     )
+
+
+class StoryCard:
+    """One story in a list, as the list templates read it.
+
+    A card's HTML depends only on its live revision (immutable) and the language, time zone
+    and address prefix it is shown in; `key` names exactly that, for the template's
+    `{% cache %}` block, and `view` is worked out only when the fragment has to be rendered.
+    """
+
+    __slots__ = ("key", "_card", "_view")
+
+    def __init__(self, revision_id: int, card: dict):
+        self.key = f"{revision_id}:{get_language()}:{timezone.get_current_timezone_name()}:{get_script_prefix()}"
+        self._card, self._view = card, None
+
+    @property
+    def view(self) -> SimpleNamespace:
+        if self._view is None:
+            self._view = card_view(self._card)
+        return self._view
 
 
 def _when(value: str | None) -> datetime | None:

@@ -8,6 +8,7 @@ from datetime import datetime
 from types import SimpleNamespace
 
 from django.core.files.storage import default_storage
+from django.utils.text import Truncator
 
 from articles import links
 from articles.models import Article, KeyFact, Point, Section, Source, Take, TakePoint
@@ -15,6 +16,7 @@ from articles.storyformat import TAKE_KINDS
 from articles.text import html_to_text, markdown_to_html
 
 SNAPSHOT_VERSION = 1
+DESCRIPTION_WORDS = 40
 
 
 def article_snapshot(article: Article) -> dict:
@@ -112,11 +114,13 @@ def story_view(data: dict, **extra) -> SimpleNamespace:
         ],
     )
     fields.update(extra)
+    lede_text = data["lede_text"] if "lede_text" in data else html_to_text(data["lede_html"])
     return SimpleNamespace(
         title=data["title"],
         slug=data["slug"],
         lede_html=data["lede_html"],
-        lede_text=data["lede_text"] if "lede_text" in data else html_to_text(data["lede_html"]),
+        lede_text=lede_text,
+        description=Truncator(lede_text).words(DESCRIPTION_WORDS),  # for search engines and link previews
         byline=data["byline"],
         desk=SimpleNamespace(**data["desk"], url=links.desk_path(data["desk"]["slug"])) if data.get("desk") else None,
         tags=[

@@ -13,7 +13,7 @@ from taggit.models import Tag
 
 from articles import search as story_search
 from articles.caching import refresh_schedule
-from articles.cards import card_view
+from articles.cards import StoryCard, card_view
 from articles.models import Article, Desk, Section, SlugRedirect
 from articles.paging import page_of
 from articles.previews import PreviewLinkExpired, PreviewLinkInvalid, preview_target
@@ -37,8 +37,8 @@ def live_cards(stories):
 
 
 def _list_page(request, stories, template: str, **context):
-    page = page_of(live_cards(stories), request.GET.get("page"), PAGE_SIZE)
-    page.object_list = [card_view(card) for card in page.object_list]
+    page = page_of(stories.values_list("live_revision_id", "live_card"), request.GET.get("page"), PAGE_SIZE)
+    page.object_list = [StoryCard(revision_id, card) for revision_id, card in page.object_list]
     return render(request, template, {"page": page, **context})
 
 
@@ -47,12 +47,10 @@ def article_detail(request, slug):
 
     Old addresses of a live story redirect permanently; an unpublished story is 410 Gone.
     """
-    article = live_stories().filter(live_slug=slug).select_related("live_revision").only(
-        "slug", "live_slug", "live_revision__data"
-    ).first()
-    if article is None:
+    found = list(live_stories().filter(live_slug=slug).values_list("live_revision__data", flat=True)[:1])
+    if not found:
         return _not_live(request, slug)
-    story = story_view(article.live_revision.data, url=article.get_absolute_url())
+    story = story_view(found[0])
     context = {"article": story, "canonical_url": request.build_absolute_uri(story.url)}
     return render(request, "articles/article_detail.html", context)
 

@@ -6,7 +6,8 @@ cold_slugs, imports.
 
 from datetime import datetime, timezone
 
-COLUMNS = ["Scenario", "Req/s", "p50 ms", "p99 ms", "Errors", "SQL queries/req", "Worker RSS MiB", "vs static"]
+COLUMNS = ["Scenario", "Req/s", "p50 ms", "p99 ms", "Alone ms", "Errors", "SQL queries/req", "Worker RSS MiB",
+           "vs static"]
 
 
 def fmt(value, digits: int = 2) -> str:
@@ -18,8 +19,8 @@ def table(rows: list[dict]) -> str:
     static = rows[0]["rps"] or 1
     lines = ["| " + " | ".join(COLUMNS) + " |", "|---|" + "---:|" * (len(COLUMNS) - 1)]
     for r in rows:
-        cells = [f"{r['label']} ({r['server']})", fmt(r["rps"], 1), fmt(r["p50"]), fmt(r["p99"]), r["errors"],
-                 r["queries"], r["rss"], f"{r['rps'] / static:.2f}×"]
+        cells = [f"{r['label']} ({r['server']})", fmt(r["rps"], 1), fmt(r["p50"]), fmt(r["p99"]), fmt(r["alone"]),
+                 r["errors"], r["queries"], r["rss"], f"{r['rps'] / static:.2f}×"]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join(lines)
 
@@ -52,7 +53,9 @@ def parameters(cfg: dict, targets: dict, cold) -> list[str]:
             "2 cores as everything else",
             "gunicorn: 2 sync workers, DEBUG=0, psycopg pool, Redis cache; plain HTTP on loopback "
             "(SECURE_SSL_REDIRECT=0, as behind a TLS-terminating proxy)",
-            "Server A: page cache on (NEWSROOM_PAGE_CACHE_SECONDS=300); server B: page cache off (0)",
+            "Server A: page cache on (NEWSROOM_PAGE_CACHE_SECONDS=300); server B: page cache off (0), so every "
+            "page is built from a fresh query; both keep each worker's rendered story cards (per live revision) "
+            "for the lists, as in production",
             f"URLs: story `{targets['slugs'][0]}`, desk `{desk['s']}` ({desk['n']:,} live stories), tag "
             f"`{tag['s']}` ({tag['n']:,}), search `?q={targets['word']}` ({targets['word_hits']:,} matches), "
             f"static `{targets['css']}`",
@@ -66,6 +69,8 @@ def notes(cfg: dict, rows: dict) -> list[str]:
             for r in rows.values() if r["requests"] < 10 * cfg["duration"]]
     return ["SQL queries/req: X-Query-Count of single requests to the same URL around the run, the smallest "
             "(server B: the page is built; server A: a cache hit; the cold row: a story not cached yet). "
+            "Alone ms: the median of 30 single requests one after another after the run (the time one request "
+            "takes without waiting behind others; includes the Python client's own time). "
             "Worker RSS: each of the two workers after the scenario. vs static: requests/s against the static "
             "file's.", *([""] + slow if slow else [])]
 

@@ -46,6 +46,7 @@ RESEED = os.environ.get("BENCH_RESEED", "") == "1"
 THREADS, WARMUP, WRK_TIMEOUT = 2, max(1, min(3, DURATION // 3)), 10
 PG, REDIS, REDIS_DB = ("127.0.0.1", 5432), ("127.0.0.1", 6379), 14
 COLD_SLUGS, WARM_SLUGS, IMPORTS, ADMIN_USER = 8000, 200, 1000, "bench-admin"  # COLD_SLUGS: > req/s × DURATION
+ALONE_REQUESTS = 30
 SETTINGS = {"db": DB, "duration": DURATION, "connections": CONNECTIONS, "threads": THREADS, "warmup": WARMUP,
             "wrk_timeout": WRK_TIMEOUT, "cold_slugs": COLD_SLUGS, "imports": IMPORTS}
 SEED_MARK, IMPORT_MARK = "https://wire.example/seed/", "https://bench.example/story/"
@@ -294,12 +295,16 @@ def scenario(server: dict, label: str, path: str, cold: dict | None = None) -> d
     drained = fetch(port, path)
     result = wrk(port, path, DURATION, paths.get("run"))
     after = fetch(port, paths.get("probe", path))
+    # Service time without queueing: one request at a time (not for the cold walk, which
+    # would only ever time cache hits of the same URL).
+    alone = None if cold else statistics.median(fetch(port, path)[2] for _ in range(ALONE_REQUESTS))
     counts = [int(h["X-Query-Count"]) for status, h, _ in ([after] if cold else [check, drained, after])
               if status == "200" and "X-Query-Count" in h]
     result.update(label=label, server=server["name"], rss=worker_rss(server["pid"]), status=check[0],
-                  first_ms=check[2], queries=str(min(counts)) if counts else f"? ({after[0]})")
+                  alone=alone, first_ms=check[2], queries=str(min(counts)) if counts else f"? ({after[0]})")
     print(f"  {label:<28} {result['rps']:>8.1f} req/s  p50 {report.fmt(result['p50'])} ms  "
-          f"p99 {report.fmt(result['p99'])} ms  errors {result['errors']}  queries {result['queries']}  "
+          f"p99 {report.fmt(result['p99'])} ms  alone {report.fmt(alone)} ms  errors {result['errors']}  "
+          f"queries {result['queries']}  "
           f"(load {loadavg()})", flush=True)
     return result
 

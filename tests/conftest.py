@@ -9,12 +9,16 @@ SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    """Each test starts with an empty cache (pages, generation, schedule)."""
-    from django.core.cache import cache
+    """Each test starts with empty caches (pages, generation, schedule; rendered cards, whose
+    revision ids a rolled-back test database hands out again)."""
+    from django.conf import settings
+    from django.core.cache import caches
 
-    cache.clear()
+    for alias in settings.CACHES:
+        caches[alias].clear()
     yield
-    cache.clear()
+    for alias in settings.CACHES:
+        caches[alias].clear()
 
 
 @pytest.fixture(autouse=True)
