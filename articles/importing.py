@@ -7,7 +7,7 @@ from django.utils.text import slugify
 
 from articles import workflow
 from articles.models import Article, Revision, SlugRedirect, Source, Take
-from articles.snapshots import parts_replace
+from articles.snapshots import parts_replace, snapshot_data
 from articles.storyformat import StoryData
 from articles.text import paragraphs_to_markdown
 
@@ -98,8 +98,10 @@ def story_save(*, story: StoryData, user, publish: bool = False) -> ImportResult
     article.key_facts_heading = story.key_facts_heading
     article.source = _source_for(story)
     article.save()
-    parts_replace(article, story_parts(story), fresh=created)
-    workflow.article_saved(article=article, user=user, kind=Revision.Kind.IMPORT)
+    parts = parts_replace(article, story_parts(story), fresh=created)
+    # The snapshot from what was just written, rather than read back part by part.
+    data = snapshot_data(article, **parts, tags=[] if created else list(article.tags.all()))
+    workflow.article_saved(article=article, user=user, kind=Revision.Kind.IMPORT, data=data)
     if publish:
         workflow.article_approve(article=article, user=user, direct=True)
     return ImportResult(article=article, created=created)

@@ -192,14 +192,17 @@ def snapshot_restore(article: Article, data: dict) -> None:
     parts_replace(article, data)
 
 
-def parts_replace(article: Article, data: dict, *, fresh: bool = False) -> None:
+def parts_replace(article: Article, data: dict, *, fresh: bool = False) -> dict:
     """Replace the article's key facts, sections, points and take with those in `data`
-    (`fresh`: the article was just created and has none to delete)."""
+    (`fresh`: the article was just created and has none to delete).
+
+    Returns the parts written, as `snapshot_data` takes them (key_facts, sections, take).
+    """
     if not fresh:
         article.key_facts.all().delete()
         article.sections.all().delete()
         Take.objects.filter(article=article).delete()
-    KeyFact.objects.bulk_create(
+    key_facts = KeyFact.objects.bulk_create(
         KeyFact(article=article, position=i, label=f["label"], text=f["text"]) for i, f in enumerate(data["key_facts"])
     )
     sections = Section.objects.bulk_create(
@@ -213,13 +216,16 @@ def parts_replace(article: Article, data: dict, *, fresh: bool = False) -> None:
         )
         for i, s in enumerate(data["sections"])
     )
-    Point.objects.bulk_create(
-        Point(section=section, position=j, label=p["label"], text=p["text"])
+    points = [
+        [Point(section=section, position=j, label=p["label"], text=p["text"]) for j, p in enumerate(s["points"])]
         for section, s in zip(sections, data["sections"])
-        for j, p in enumerate(s["points"])
-    )
+    ]
+    Point.objects.bulk_create(point for section_points in points for point in section_points)
+    take = None
     if data.get("take"):
-        take = Take.objects.create(article=article, title=data["take"]["title"])
-        TakePoint.objects.bulk_create(
-            TakePoint(take=take, position=i, kind=p["kind"], text=p["text"]) for i, p in enumerate(data["take"]["points"])
-        )
+        take_row = Take.objects.create(article=article, title=data["take"]["title"])
+        take = (take_row, TakePoint.objects.bulk_create(
+            TakePoint(take=take_row, position=i, kind=p["kind"], text=p["text"])
+            for i, p in enumerate(data["take"]["points"])
+        ))
+    return {"key_facts": key_facts, "sections": list(zip(sections, points)), "take": take}

@@ -417,12 +417,15 @@ def same_content(a: dict, b: dict) -> bool:
 
 
 @transaction.atomic
-def article_saved(*, article: Article, user, kind: str = Revision.Kind.SAVE, note: str = "") -> Revision:
+def article_saved(
+    *, article: Article, user, kind: str = Revision.Kind.SAVE, note: str = "", data: dict | None = None
+) -> Revision:
     """Record a save of the working copy: a revision, a new version number, and whether it
-    now differs from what readers see. Call after the article and all its parts are written.
+    now differs from what readers see. Call after the article and all its parts are written;
+    `data` is their snapshot when the caller has just built it (the import), else it is read.
     """
     locked = _locked(article)
-    data = article_snapshot(locked)
+    data = article_snapshot(locked) if data is None else data
     revision = _revision_create(locked, user=user, kind=kind, data=data, note=note)
     changed = locked.live_revision_id is not None and not same_content(data, locked.live_revision.data)
     Article.objects.filter(pk=locked.pk).update(

@@ -196,3 +196,24 @@ def test_reimport_keeps_editorial_fields(tmp_path):
     assert (article.desk, article.byline, article.status) == (desk, "Ana Reyes", Article.Status.PUBLISHED)
     assert article.title == "New Headline" and article.is_live
     assert list(article.tags.names()) == ["energy"]
+
+
+def test_the_import_revision_is_the_story_as_stored(tmp_path):
+    """The import builds its revision from the parts it wrote; it must equal a fresh read."""
+    from articles.snapshots import article_snapshot
+    from tests.factories import make_desk
+
+    sections = (("Why the Harbour Chose Tides", ("Tides are *predictable*.", "Second paragraph."), "Key Points",
+                 (("Cost", "Four million."), ("", "A point with no label."))),
+                ("What Happens Next", ("Work starts in May.",), "", ()))
+    run_import(write(tmp_path, "a.txt", story_text(sections=sections)))
+    article = Article.objects.get()
+    assert article.revisions.get().data == article_snapshot(Article.objects.get(pk=article.pk))
+
+    article.desk, article.byline = make_desk(), "Ana Reyes"
+    article.save()
+    article.tags.add("energy", "tides")
+    run_import(write(tmp_path, "b.txt", story_text(title="Tidal Power: Revised", sections=sections[:1], take=())))
+    latest = article.revisions.first()
+    assert latest.data == article_snapshot(Article.objects.get(pk=article.pk))
+    assert latest.data["title"] == "Tidal Power: Revised" and latest.data["desk"] and len(latest.data["tags"]) == 2
