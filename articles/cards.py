@@ -41,7 +41,7 @@ def _thumb(image: dict | None) -> str | None:
     return jpegs[0]["name"] if jpegs else image["name"]
 
 
-def card_view(card: dict) -> SimpleNamespace:
+def card_view(card: dict, **extra) -> SimpleNamespace:
     """The reader's view of a card: what the list templates, the feeds and the API read."""
     published_at = _when(card.get("published_at"))
     local = timezone.localtime(published_at) if published_at else None
@@ -67,6 +67,7 @@ def card_view(card: dict) -> SimpleNamespace:
         # The two forms the templates show, as the `date` filter would give them.
         published_iso=local.strftime("%Y-%m-%dT%H:%M:%S%z") if local else "",
         published_day=_day(local.date(), get_language()) if local else "",
+        **extra,
     )
 
 

@@ -1,28 +1,19 @@
 """RSS and Atom feeds of live stories (all, per desk, per tag), each item with its attribution."""
 
 from django.contrib.syndication.views import Feed
+from django.core.cache import caches
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.translation import get_language
 from taggit.models import Tag
 
-from articles.models import Desk
 from articles.cards import card_view
-from articles.views import live_cards, live_stories
+from articles.models import Desk
+from articles.views import live_stories
 
 FEED_SIZE = 30
-
-
-def attribution_text(story) -> str:
-    """The credit line that travels with a story wherever it is republished."""
-    parts = []
-    if story.source:
-        parts.append(f"Source: {story.source.name}" + (f" ({story.source.site})" if story.source.site else ""))
-    if story.original_url:
-        parts.append(f"Original: {story.original_url}")
-    if story.source and story.source.credit:
-        parts.append(story.source.credit)
-    return ". ".join(p.rstrip(".") for p in parts) + ("." if parts else "")
 
 
 class StoryFeed(Feed):
@@ -30,7 +21,7 @@ class StoryFeed(Feed):
 
     title = "Newsroom: latest stories"
     description = "The latest stories, each with its source's credit."
-    description_template = "articles/feed_item.html"
+    item_template = "articles/feed_item.html"
 
     def link(self, obj=None):
         return reverse("articles:front")
@@ -39,7 +30,14 @@ class StoryFeed(Feed):
         return live_stories()
 
     def items(self, obj=None):
-        return [card_view(card) for card in live_cards(self.stories(obj))[:FEED_SIZE]]
+        rows = self.stories(obj).values_list("live_revision_id", "live_card")[:FEED_SIZE]
+        return [card_view(card, revision_id=revision_id) for revision_id, card in rows]
+
+    def item_description(self, item):
+        """The lede and the credit line: rendered once per live revision (immutable) in each
+        worker, like the cards of the list pages."""
+        key = f"feed-item:{item.revision_id}:{get_language()}"
+        return caches["fragments"].get_or_set(key, lambda: render_to_string(self.item_template, {"obj": item}))
 
     def item_title(self, item):
         return item.title
@@ -61,11 +59,6 @@ class StoryFeed(Feed):
 
     def item_categories(self, item):
         return [tag.name for tag in item.tags]
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["attribution"] = attribution_text(kwargs["item"])
-        return context
 
 
 class AtomStoryFeed(StoryFeed):
