@@ -88,3 +88,14 @@ def test_the_migration_fills_the_cards_of_stories_already_live():
     for article in live:
         assert card_of(article) == card_data(Article.objects.get(pk=article.pk).live_revision.data)
     assert card_of(draft) is None
+
+
+@pytest.mark.parametrize("url", ["/", "/feeds/rss/", "/feeds/atom/"])
+def test_a_new_version_replaces_its_remembered_card_at_once(client, url):
+    article = make_article(title="Bilby Census", lede="Rangers counted forty bilbies.")
+    assert "forty bilbies" in client.get(url).content.decode()  # rendered, and remembered
+    article.lede = "Rangers counted sixty bilbies."
+    article.save()
+    publish(article)
+    page = client.get(url).content.decode()
+    assert "sixty bilbies" in page and "forty bilbies" not in page
