@@ -88,7 +88,8 @@ def test_publish_in_another_process_is_seen_at_once_through_shared_redis(client,
         redis.Redis.from_url(redis_url, socket_connect_timeout=1).ping()
     except Exception as error:  # noqa: BLE001
         pytest.skip(f"Redis is not reachable at {redis_url}: {error}")
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+    settings.CACHES = {**settings.CACHES,
+                       "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                                    "LOCATION": redis_url, "KEY_PREFIX": f"test-{os.getpid()}"}}
     from django.core.cache import cache
 
