@@ -15,7 +15,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Min, Q
+from django.db.models import Subquery
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control, set_response_etag
 
@@ -60,16 +60,31 @@ def bump() -> None:
 
 
 def _next_change():
-    """The next moment a scheduled story goes live or an expiring one goes away."""
+    """The next moment a scheduled story goes live or an expiring one goes away.
+
+    One query of three index lookups (the earliest future go-live, expiry and scheduled
+    update), so it costs the same with a hundred stories or a million: it runs whenever
+    that moment passes or a publish clears it.
+    """
     from articles.models import Article
 
     now = timezone.now()
-    moments = Article.objects.filter(Q(live_revision__isnull=False) | Q(next_revision__isnull=False)).aggregate(
-        start=Min("live_from", filter=Q(live_from__gt=now)),
-        end=Min("live_until", filter=Q(live_until__gt=now)),
-        update=Min("next_from", filter=Q(next_revision__isnull=False)),
+    live = Article.objects.filter(live_revision__isnull=False)
+
+    def earliest(queryset, field):
+        return Subquery(queryset.order_by(field).values(field)[:1])
+
+    moments = (
+        Article.objects.order_by()
+        .annotate(
+            start=earliest(live.filter(live_from__gt=now), "live_from"),
+            end=earliest(live.filter(live_until__gt=now), "live_until"),
+            update=earliest(Article.objects.filter(next_revision__isnull=False, next_from__isnull=False), "next_from"),
+        )
+        .values_list("start", "end", "update")
+        .first()
     )
-    upcoming = [m for m in moments.values() if m is not None]
+    upcoming = [m for m in moments or () if m is not None]
     return min(upcoming) if upcoming else None
 
 

@@ -135,7 +135,7 @@ class Article(models.Model):
         "Revision", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     live_from = models.DateTimeField(null=True, blank=True, db_index=True)
-    live_until = models.DateTimeField(null=True, blank=True)
+    live_until = models.DateTimeField(null=True, blank=True, db_index=True)
     # An approved update of a live story waiting for its go-live time; readers keep the
     # live revision until then (see workflow.promote_due_updates).
     next_revision = models.ForeignKey(

@@ -111,3 +111,21 @@ def test_publish_in_another_process_is_seen_at_once_through_shared_redis(client,
     assert result.returncode == 0, result.stderr
     assert "Second Story" in client.get("/").content.decode()
     cache.clear()
+
+
+def test_the_next_scheduled_moment_is_the_earliest_go_live_expiry_or_update():
+    from articles.caching import _next_change
+
+    now = timezone.now()
+    assert _next_change() is None
+    make_article(title="Live Forever")  # live, no expiry: nothing scheduled
+    assert _next_change() is None
+    make_article(title="Goes Live Later", go_live_at=now + timedelta(hours=5))
+    assert abs(_next_change() - (now + timedelta(hours=5))) < timedelta(seconds=1)
+    make_article(title="Expires Sooner", expires_at=now + timedelta(hours=3))
+    assert abs(_next_change() - (now + timedelta(hours=3))) < timedelta(seconds=1)
+    updated = make_article(title="Update Soonest")
+    updated.title = "Update Soonest, Revised"
+    updated.save()
+    publish(updated, go_live_at=now + timedelta(hours=1))
+    assert abs(_next_change() - (now + timedelta(hours=1))) < timedelta(seconds=1)

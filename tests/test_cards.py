@@ -99,3 +99,13 @@ def test_a_new_version_replaces_its_remembered_card_at_once(client, url):
     publish(article)
     page = client.get(url).content.decode()
     assert "sixty bilbies" in page and "forty bilbies" not in page
+
+
+@pytest.mark.parametrize("url", ["/feeds/rss/", "/feeds/atom/", "/feeds/tags/numbats/rss/"])
+def test_a_feed_is_sent_in_one_piece(client, url):
+    """The feed generator writes many small pieces; the server must not send each one."""
+    for n in range(5):
+        make_article(title=f"Numbat Sighting {n}", tags=["numbats"])
+    response = client.get(url)
+    assert response.status_code == 200
+    assert len(list(response)) == 1
