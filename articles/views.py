@@ -1,6 +1,6 @@
 """Public pages: only live stories, through `Article.objects.live()`, shown as their live revision."""
 
-from datetime import date
+from datetime import datetime
 
 from django.db.models import Count, Prefetch
 from django.db.models.functions import TruncMonth
@@ -93,11 +93,13 @@ def archive_index(request):
 
 def archive_month(request, year, month):
     try:
-        first = date(year, month, 1)
+        # A range on published_at (not its year and month parts) walks the index.
+        start = timezone.make_aware(datetime(year, month, 1))
+        end = timezone.make_aware(datetime(year + month // 12, month % 12 + 1, 1))
     except ValueError:
         raise Http404("No such month.") from None
-    stories = live_stories().filter(published_at__year=year, published_at__month=month)
-    return _list_page(request, stories, "articles/list_page.html", heading=f"{first:%B %Y}")
+    stories = live_stories().filter(published_at__gte=start, published_at__lt=end)
+    return _list_page(request, stories, "articles/list_page.html", heading=f"{start:%B %Y}")
 
 
 def search_page(request):

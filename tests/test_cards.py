@@ -109,3 +109,28 @@ def test_a_feed_is_sent_in_one_piece(client, url):
     response = client.get(url)
     assert response.status_code == 200
     assert len(list(response)) == 1
+
+
+def test_story_addresses_match_reversing():
+    from django.urls import reverse
+
+    from articles import links
+
+    for slug in ["a", "harbour-story-12", "Mixed_Case-slug-9"]:
+        assert links.story_path(slug) == reverse("articles:detail", kwargs={"slug": slug})
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Pacific/Auckland"])
+def test_an_archive_month_holds_its_own_stories_in_the_site_time_zone(client, settings, zone):
+    settings.TIME_ZONE = zone
+    local = zoneinfo.ZoneInfo(zone)
+    december = make_article(title="Late December Story")
+    january = make_article(title="Early January Story")
+    Article.objects.filter(pk=december.pk).update(published_at=datetime(2025, 12, 31, 23, 30, tzinfo=local))
+    Article.objects.filter(pk=january.pk).update(published_at=datetime(2026, 1, 1, 0, 30, tzinfo=local))
+    page = client.get("/archive/2025/12/").content.decode()
+    assert "Late December Story" in page and "Early January Story" not in page
+    page = client.get("/archive/2026/1/").content.decode()
+    assert "Early January Story" in page and "Late December Story" not in page
+    assert client.get("/archive/2026/13/").status_code == 404
+    assert client.get("/archive/9999/12/").status_code == 404
