@@ -415,6 +415,7 @@ def main():
                 ("desk", "Desk page", f"/desks/{targets['desk']['s']}/"),
                 ("tag", "Tag page", f"/tags/{targets['tag']['s']}/"), ("feed", "RSS feed", "/feeds/rss/"),
                 ("api-list", "API list", "/api/articles/"), ("api-detail", "API detail", f"/api/articles/{slugs[0]}/"),
+                ("archive", "Archive index", "/archive/"), ("sitemap", "Sitemap index", "/sitemap.xml"),
             ):
                 rows[key] = scenario(b, label, path)
             print("Timing the admin story list", flush=True)

@@ -95,6 +95,10 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "newsroom.wsgi.application"
 
+# The covering index article_live_listing_idx carries extra columns on PostgreSQL; SQLite
+# makes the same index without them, which is all this warning says.
+SILENCED_SYSTEM_CHECKS = ["models.W040"]
+
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
