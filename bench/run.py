@@ -424,7 +424,7 @@ def main():
         print(f"Timing {IMPORTS:,} imports", flush=True)
         imports = time_imports(env, tmp)
         order = ("static", "story-cached", "story-cold", "front-cached", "story", "front", "desk", "tag", "search",
-                 "feed", "api-list", "api-detail")
+                 "feed", "api-list", "api-detail", "archive", "sitemap")
         rows = {key: rows[key] for key in order}
         checks = report.check_targets(SETTINGS, rows, admin, imports)
         extra = [f"Admin story list (`/admin/articles/article/`, server B, a superuser): median "
