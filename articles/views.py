@@ -13,7 +13,7 @@ from taggit.models import Tag
 
 from articles import search as story_search
 from articles.caching import refresh_schedule
-from articles.cards import StoryCard, card_view
+from articles.cards import card_html, card_view
 from articles.models import Article, Desk, Section, SlugRedirect
 from articles.paging import page_of
 from articles.previews import PreviewLinkExpired, PreviewLinkInvalid, preview_target
@@ -38,7 +38,7 @@ def live_cards(stories):
 
 def _list_page(request, stories, template: str, **context):
     page = page_of(stories.values_list("live_revision_id", "live_card"), request.GET.get("page"), PAGE_SIZE)
-    page.object_list = [StoryCard(revision_id, card) for revision_id, card in page.object_list]
+    page.object_list = card_html(page.object_list)
     return render(request, template, {"page": page, **context})
 
 

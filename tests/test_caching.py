@@ -89,7 +89,7 @@ def test_publish_in_another_process_is_seen_at_once_through_shared_redis(client,
     except Exception as error:  # noqa: BLE001
         pytest.skip(f"Redis is not reachable at {redis_url}: {error}")
     settings.CACHES = {**settings.CACHES,
-                       "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                       "default": {"BACKEND": "newsroom.cache.PooledRedisCache",
                                    "LOCATION": redis_url, "KEY_PREFIX": f"test-{os.getpid()}"}}
     from django.core.cache import cache
 
@@ -129,3 +129,27 @@ def test_the_next_scheduled_moment_is_the_earliest_go_live_expiry_or_update():
     updated.save()
     publish(updated, go_live_at=now + timedelta(hours=1))
     assert abs(_next_change() - (now + timedelta(hours=1))) < timedelta(seconds=1)
+
+
+def test_the_redis_cache_reuses_one_client_for_every_operation():
+    """newsroom.cache.PooledRedisCache: Django's backend, without a new client per call."""
+    redis_url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        import redis
+
+        redis.Redis.from_url(redis_url, socket_connect_timeout=1).ping()
+    except Exception as error:  # noqa: BLE001
+        pytest.skip(f"Redis is not reachable at {redis_url}: {error}")
+    from newsroom.cache import PooledRedisCache
+
+    cache = PooledRedisCache(redis_url, {"KEY_PREFIX": f"test-client-{os.getpid()}"})
+    made = []
+    cache._cache._client = lambda **kwargs: made.append(kwargs) or redis.Redis(**kwargs)
+    try:
+        cache.set("counter", 1)
+        cache.incr("counter")
+        assert cache.get_many(["counter", "missing"]) == {"counter": 2}
+        assert cache.get("counter") == 2
+    finally:
+        cache.delete("counter")
+    assert len(made) == 1
