@@ -9,10 +9,7 @@ from datetime import datetime
 from functools import lru_cache
 from types import SimpleNamespace
 
-from django.core.cache import caches
 from django.core.files.storage import default_storage
-from django.template.loader import render_to_string
-from django.urls import get_script_prefix
 from django.utils import timezone
 from django.utils.dates import MONTHS
 from django.utils.text import Truncator
@@ -71,31 +68,6 @@ def card_view(card: dict, **extra) -> SimpleNamespace:
         published_day=_day(local.date(), get_language()) if local else "",
         **extra,
     )
-
-
-CARD_TEMPLATE = "articles/_story_card.html"
-
-
-def card_html(rows) -> list[str]:
-    """The HTML of each (live revision id, card) row's card, in order.
-
-    A card's HTML depends only on its live revision (immutable) and on the language, time
-    zone and address prefix it is shown in. Each process keeps it under exactly that, in
-    the "fragments" cache (its own memory), so nothing ever needs clearing: one lookup for
-    the whole list, and only cards not seen before are rendered (autoescaped, as always).
-    """
-    shown_as = f"{get_language()}:{timezone.get_current_timezone_name()}:{get_script_prefix()}"
-    keys = [f"card:{revision_id}:{shown_as}" for revision_id, _ in rows]
-    fragments = caches["fragments"]
-    found = fragments.get_many(keys)
-    rendered = {
-        key: render_to_string(CARD_TEMPLATE, {"article": card_view(card)})
-        for key, (_, card) in zip(keys, rows) if key not in found
-    }
-    if rendered:
-        fragments.set_many(rendered)
-        found.update(rendered)
-    return [found[key] for key in keys]
 
 
 def _when(value: str | None) -> datetime | None:

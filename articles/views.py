@@ -11,13 +11,14 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from taggit.models import Tag
 
+from articles import fragments
 from articles import search as story_search
 from articles.caching import refresh_schedule
-from articles.cards import card_html, card_view
-from articles.models import Article, Desk, Section, SlugRedirect
+from articles.cards import card_view
+from articles.models import Article, Desk, Revision, Section, SlugRedirect
 from articles.paging import page_of
 from articles.previews import PreviewLinkExpired, PreviewLinkInvalid, preview_target
-from articles.snapshots import article_snapshot, story_view
+from articles.snapshots import article_snapshot
 
 PAGE_SIZE = 20
 FRONT_PAGE_SIZE = PAGE_SIZE
@@ -38,7 +39,7 @@ def live_cards(stories):
 
 def _list_page(request, stories, template: str, **context):
     page = page_of(stories.values_list("live_revision_id", "live_card"), request.GET.get("page"), PAGE_SIZE)
-    page.object_list = card_html(page.object_list)
+    page.object_list = fragments.cards(page.object_list)
     return render(request, template, {"page": page, **context})
 
 
@@ -46,13 +47,17 @@ def article_detail(request, slug):
     """A story laid out as a news article, with its source attribution at the foot.
 
     Old addresses of a live story redirect permanently; an unpublished story is 410 Gone.
+    The page's own parts are rendered once per live revision (articles/fragments.py), so
+    the revision itself is read only when they are not kept yet.
     """
-    found = list(live_stories().filter(live_slug=slug).values_list("live_revision__data", flat=True)[:1])
+    found = list(live_stories().filter(live_slug=slug).values_list("live_revision_id", flat=True)[:1])
     if not found:
         return _not_live(request, slug)
-    story = story_view(found[0])
-    context = {"article": story, "canonical_url": request.build_absolute_uri(story.url)}
-    return render(request, "articles/article_detail.html", context)
+    revision_id = found[0]
+    story = fragments.live_story_parts(
+        request, revision_id, lambda: Revision.objects.values_list("data", flat=True).get(pk=revision_id)
+    )
+    return render(request, "articles/article_detail.html", {"story": story})
 
 
 def _not_live(request, slug):
@@ -123,13 +128,9 @@ def working_copy(pk: int, **filters) -> Article:
 
 def render_preview(request, article: Article, *, banner: str):
     """The working copy in the public template: never indexed, never cached."""
-    story = story_view(article_snapshot(article), published_at=article.published_at)
-    context = {
-        "article": story,
-        "canonical_url": request.build_absolute_uri(article.get_absolute_url()),
-        "preview_banner": banner,
-    }
-    response = render(request, "articles/article_detail.html", context)
+    story = fragments.story_parts(request, article_snapshot(article), preview_banner=banner,
+                                  view={"published_at": article.published_at})
+    response = render(request, "articles/article_detail.html", {"story": story, "preview_banner": banner})
     response["X-Robots-Tag"] = "noindex, nofollow"
     add_never_cache_headers(response)
     return response

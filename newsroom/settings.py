@@ -125,13 +125,14 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-# Rendered story cards, in each process: keyed by the live revision (immutable), so a card
-# is never stale and nothing needs clearing (see articles/cards.py).
+# Rendered story cards and story pages' own parts, in each process: keyed by the live
+# revision (immutable), so they are never stale and nothing needs clearing (see
+# articles/fragments.py). At most 10,000 pieces (a card is about 1 KB, a story about 10 KB).
 CACHES["fragments"] = {
     "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
     "LOCATION": "newsroom-fragments",
     "TIMEOUT": 24 * 3600,
-    "OPTIONS": {"MAX_ENTRIES": 20_000},
+    "OPTIONS": {"MAX_ENTRIES": 10_000},
 }
 
 AUTH_PASSWORD_VALIDATORS = [

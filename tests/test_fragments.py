@@ -1,0 +1,85 @@
+"""Rendered pieces kept per live revision (articles/fragments.py): cards and story pages
+are rendered once, shown as HTML, and replaced at once by a new version."""
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from articles import workflow
+from tests.factories import make_article, make_desk, make_user, publish
+
+pytestmark = pytest.mark.django_db
+
+CARD, STORY = "articles/_story_card.html", "body"  # a partial is named by its own name
+
+
+def rendered(response) -> list[str]:
+    return [t.name for t in response.templates]
+
+
+def test_a_list_renders_each_card_once_and_shows_kept_cards_as_html(client):
+    desk = make_desk(name="Cards", slug="cards")
+    for n in range(3):
+        make_article(title=f"Quokka Count {n}", desk=desk)
+    first = client.get("/desks/cards/")
+    assert rendered(first).count(CARD) == 3
+    again = client.get("/desks/cards/?page=1")  # another address: not the page cache
+    assert CARD not in rendered(again)
+    page = again.content.decode()
+    assert page.count('<article class="card">') == 3 and "&lt;article" not in page
+    assert page.split('<ol class="story-list">')[1] == first.content.decode().split('<ol class="story-list">')[1]
+
+
+def test_a_story_page_is_rendered_once_per_revision_and_read_from_the_revision_once(client):
+    article = make_article(title="Bilby Census", lede="Rangers counted forty bilbies.")
+    first = client.get(article.get_absolute_url())
+    assert STORY in rendered(first)
+    cache.clear()  # the page cache (as after any publish), not the kept pieces
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(article.get_absolute_url())
+    assert STORY not in rendered(again)
+    assert not [q["sql"] for q in queries if "articles_revision" in q["sql"]]
+    assert again.content == first.content
+    page = again.content.decode()
+    assert '<article class="story">' in page and '<script type="application/ld+json">' in page
+    assert "&lt;article" not in page and "&lt;script" not in page
+
+
+def test_a_new_version_of_a_story_is_shown_at_once(client):
+    article = make_article(title="Bilby Census", lede="Rangers counted forty bilbies.")
+    assert "forty bilbies" in client.get(article.get_absolute_url()).content.decode()
+    article.lede = "Rangers counted sixty bilbies."
+    article.save()
+    publish(article)
+    page = client.get(article.get_absolute_url()).content.decode()
+    assert "sixty bilbies" in page and "forty bilbies" not in page
+
+
+def test_an_unpublished_story_is_gone_even_with_its_page_kept(client):
+    article = make_article(title="Bilby Census")
+    assert client.get(article.get_absolute_url()).status_code == 200
+    workflow.article_unpublish(article=article, user=make_user("Moderators"), reason="Legal hold.")
+    assert client.get(article.get_absolute_url()).status_code == 410
+
+
+def test_each_host_gets_its_own_canonical_address(client, settings):
+    settings.ALLOWED_HOSTS = ["news.example", "mirror.example"]
+    article = make_article(title="Bilby Census")
+    for host in ("news.example", "mirror.example"):
+        page = client.get(article.get_absolute_url(), HTTP_HOST=host).content.decode()
+        assert f'<link rel="canonical" href="http://{host}{article.get_absolute_url()}">' in page
+        assert f'"url": "http://{host}{article.get_absolute_url()}"' in page
+
+
+def test_a_preview_shows_the_working_copy_not_the_kept_live_page(client):
+    article = make_article(title="Bilby Census", lede="Rangers counted forty bilbies.")
+    client.get(article.get_absolute_url())  # the live version's pieces are kept
+    article.lede = "Draft: rangers counted sixty bilbies."
+    article.save()
+    client.force_login(make_user("Editors", is_staff=True))
+    preview = client.get(f"/admin/articles/article/{article.pk}/preview/")
+    assert preview.status_code == 200
+    page = preview.content.decode()
+    assert "sixty bilbies" in page and "forty bilbies" not in page
+    assert '<meta name="robots" content="noindex, nofollow">' in page
