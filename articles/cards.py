@@ -42,7 +42,7 @@ def _thumb(image: dict | None) -> str | None:
 
 def card_view(card: dict, **extra) -> SimpleNamespace:
     """The reader's view of a card: what the list templates, the feeds and the API read."""
-    published_at = _when(card.get("published_at"))
+    published_at = moment(card.get("published_at"))
     local = timezone.localtime(published_at) if published_at else None
     desk = card.get("desk")
     return SimpleNamespace(
@@ -62,7 +62,7 @@ def card_view(card: dict, **extra) -> SimpleNamespace:
         source=SimpleNamespace(**card["source"]) if card.get("source") else None,
         original_url=card["original_url"],
         published_at=published_at,
-        updated_at=_when(card.get("updated_at")),
+        updated_at=moment(card.get("updated_at")),
         # The two forms the templates show, as the `date` filter would give them.
         published_iso=local.strftime("%Y-%m-%dT%H:%M:%S%z") if local else "",
         published_day=_day(local.date(), get_language()) if local else "",
@@ -70,7 +70,8 @@ def card_view(card: dict, **extra) -> SimpleNamespace:
     )
 
 
-def _when(value: str | None) -> datetime | None:
+def moment(value: str | None) -> datetime | None:
+    """A date and time as cards and snapshots store it (ISO 8601), or None."""
     return datetime.fromisoformat(value) if value else None
 
 

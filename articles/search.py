@@ -2,11 +2,10 @@
 GIN index) when on PostgreSQL, and a plain word match on SQLite; highlighting for both."""
 
 import re
-from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import F, Q, QuerySet, TextField, Value
-from django.db.models.functions import Concat, Left
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery, TextField, Value
+from django.db.models.functions import Cast, Concat, Left
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -14,17 +13,14 @@ CONFIG = "english"
 # Ranking looks at the most recent matches only, so a common word costs the same with a
 # hundred stories or a million.
 CANDIDATES = 200
-# The excerpt is looked for in the summary and the body's first characters: ts_headline's
-# cost grows with the text it reads (a whole 4,000-character body costs about twice as
-# much). A word found only further down still finds the story; its excerpt then shows
-# the story's opening lines without a mark.
-HEADLINE_BODY_CHARS = 1500
+# The excerpt is looked for in the summary and the body's first characters; a word found
+# only further down still finds the story, and its excerpt then shows the opening lines.
+EXCERPT_BODY_CHARS = 1500
+EXCERPT_CHARS = 240
 MAX_QUERY_LENGTH = 200
 MAX_TERMS = 12
-# Private-use characters mark matches inside ts_headline's output, so that the text itself
-# can be escaped before the <mark> tags are put in.
-START, STOP = "\ue000", "\ue001"
 _WORD = re.compile(r"\w+", re.UNICODE)
+_LEXEME = re.compile(r"'((?:[^']|'')+)'")
 
 
 def search_vector():
@@ -51,66 +47,56 @@ def clean_query(raw: str | None) -> str:
     return " ".join(words[:MAX_TERMS])
 
 
-@dataclass
-class Hit:
-    article: object
-    excerpt: SafeString
-
-
 def search(live: QuerySet, query: str) -> QuerySet:
-    """Live stories matching `query`, best first, with their cards (and what `excerpt` reads)."""
+    """Live stories matching `query`, best first: rows of the card ("live_card"), the text an
+    excerpt is taken from ("passage") and, on PostgreSQL, the stems that matched ("stems")."""
+    passage = Concat("search_summary", Value("\n"), Left("search_body", EXCERPT_BODY_CHARS),
+                     output_field=TextField())
     if connection.vendor == "postgresql":
-        from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
+        from django.contrib.postgres.search import SearchQuery, SearchRank
 
         ts_query = SearchQuery(query, config=CONFIG, search_type="plain")
         candidates = live.filter(search_document=ts_query).order_by("-published_at").values("pk")[:CANDIDATES]
+        # The passage is a subquery of the row itself: PostgreSQL then works it out only for
+        # the rows of the page, after ranking (it reads the whole body to take its start).
+        own_passage = Subquery(live.model.objects.filter(pk=OuterRef("pk")).order_by().values(passage=passage))
         return (
             live.filter(pk__in=candidates)
-            .only("live_card")
-            .annotate(
-                rank=SearchRank(F("search_document"), ts_query),
-                headline=SearchHeadline(
-                    Concat("search_summary", Value("\n"), Left("search_body", HEADLINE_BODY_CHARS),
-                           output_field=TextField()),
-                    ts_query,
-                    config=CONFIG, start_sel=START, stop_sel=STOP, max_words=40, min_words=20,
-                ),
-            )
+            .annotate(rank=SearchRank(F("search_document"), ts_query), passage=own_passage,
+                      stems=Cast(ts_query, output_field=TextField()))
             .order_by("-rank", "-published_at")
+            .values("live_card", "passage", "stems")
         )
     condition = Q()
     for word in query.split():
         condition &= Q(search_title__icontains=word) | Q(search_summary__icontains=word) | Q(
             search_body__icontains=word
         )
-    return live.filter(condition).only("live_card", "search_summary", "search_body").order_by("-published_at")
+    return live.filter(condition).annotate(passage=passage).order_by("-published_at").values("live_card", "passage")
 
 
-def excerpt(article, query: str) -> SafeString:
-    """A short passage with the query's words marked, escaped everywhere else."""
-    text = getattr(article, "headline", None)
-    if text is None:
-        text = _mark_words(_window(f"{article.search_summary}\n{article.search_body}", query), query)
-    return _to_html(text)
+def excerpt(hit: dict, query: str) -> SafeString:
+    """A short passage around the first match, the matching words marked, escaped everywhere
+    else. A word matches when it begins with a word of the query or with a stem that
+    PostgreSQL matched ("harbour" marks "harbours"; "energy", stemmed "energi", marks
+    "energies")."""
+    terms = {word.lower() for word in query.split()}
+    terms |= {stem.replace("''", "'") for stem in _LEXEME.findall(hit.get("stems") or "")}
+    text = hit["passage"]
+    pattern = re.compile(r"\b(?:%s)\w*" % "|".join(map(re.escape, sorted(terms, key=len, reverse=True))),
+                         re.IGNORECASE)
+    first = pattern.search(text) if terms else None
+    start = max(first.start() - 60, 0) if first else 0
+    window = text[start:start + EXCERPT_CHARS]
+    html = _marked(window, pattern) if terms else escape(window)
+    return mark_safe(("…" if start else "") + html + ("…" if start + EXCERPT_CHARS < len(text) else ""))  # noqa: S308
 
 
-def _window(text: str, query: str, size: int = 240) -> str:
-    lowered = text.lower()
-    positions = [lowered.find(w.lower()) for w in query.split() if lowered.find(w.lower()) >= 0]
-    start = max(min(positions) - 60, 0) if positions else 0
-    snippet = text[start:start + size]
-    return ("…" if start else "") + snippet + ("…" if start + size < len(text) else "")
-
-
-def _mark_words(text: str, query: str) -> str:
-    words = sorted({w for w in query.split() if w}, key=len, reverse=True)
-    if not words:
-        return text
-    pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
-    return pattern.sub(lambda m: f"{START}{m.group(0)}{STOP}", text)
-
-
-def _to_html(marked: str) -> SafeString:
-    # Escape first: only our own <mark> tags are HTML in the result.
-    html = escape(marked).replace(START, "<mark>").replace(STOP, "</mark>")
-    return mark_safe(html)  # noqa: S308 - built from escaped text and our own tags only
+def _marked(text: str, pattern: re.Pattern) -> str:
+    """The text escaped, each match of the pattern in our own <mark> tags."""
+    parts, last = [], 0
+    for match in pattern.finditer(text):
+        parts += [escape(text[last:match.start()]), f"<mark>{escape(match.group(0))}</mark>"]
+        last = match.end()
+    parts.append(escape(text[last:]))
+    return "".join(parts)

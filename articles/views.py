@@ -113,7 +113,7 @@ def search_page(request):
     hits, page = [], None
     if query:
         page = page_of(story_search.search(live_stories(), query), request.GET.get("page"), PAGE_SIZE)
-        hits = [(card_view(article.live_card), story_search.excerpt(article, query)) for article in page.object_list]
+        hits = [(card_view(hit["live_card"]), story_search.excerpt(hit, query)) for hit in page.object_list]
     return render(request, "articles/search.html", {"query": query, "raw_query": request.GET.get("q", ""),
                                                     "hits": hits, "page": page})
 

@@ -558,6 +558,22 @@ def test_search_excerpt_shows_where_a_body_word_matched(client, searchable):
     assert "<mark>lighthouse</mark>" in page
 
 
+def test_search_excerpt_marks_the_whole_word_of_a_longer_form(client, searchable):
+    page = text_of(client.get("/search/", {"q": "repair"}))
+    assert "<mark>repairs</mark>" in page
+
+
+def test_search_excerpt_marks_what_postgres_matched_by_its_stem(client):
+    if not ON_POSTGRES:
+        pytest.skip("stemming is PostgreSQL full-text search; SQLite matches words as typed")
+    article = make_article(title="Grid Report", parts=False, published=False)
+    Section.objects.create(article=article, position=0, heading="Supply", body="Both renewable energies grew.")
+    publish(article)
+    response = client.get("/search/", {"q": "energy"})
+    assert "Grid Report" in text_of(response)
+    assert "<mark>energies</mark>" in text_of(response)
+
+
 def test_search_finds_a_word_deep_in_a_long_body(client):
     """The excerpt reads the body's opening only (see search.HEADLINE_BODY_CHARS); search reads it all."""
     article = make_article(title="Long Council Report", parts=False, published=False)
