@@ -54,13 +54,15 @@ def parameters(cfg: dict, targets: dict, cold) -> list[str]:
             "gunicorn: 2 sync workers, DEBUG=0, psycopg pool, Redis cache; plain HTTP on loopback "
             "(SECURE_SSL_REDIRECT=0, as behind a TLS-terminating proxy)",
             "Server A: page cache on (NEWSROOM_PAGE_CACHE_SECONDS=300); server B: page cache off (0), so every "
-            "page is built from a fresh query; both keep each worker's rendered story cards (per live revision) "
-            "for the lists, as in production",
+            "page is built from a fresh query, as just after a publish; both keep each worker's rendered cards "
+            "and story parts per live revision (articles/fragments.py), as in production",
             f"URLs: story `{targets['slugs'][0]}`, desk `{desk['s']}` ({desk['n']:,} live stories), tag "
             f"`{tag['s']}` ({tag['n']:,}), search `?q={targets['word']}` ({targets['word_hits']:,} matches), "
             f"static `{targets['css']}`",
-            f"Cache cold: wrk walks {cfg['cold_slugs']:,} other stories in turn (bench/cold.lua)"
-            + (f"; {cold[0]:,} of {cold[1]:,} responses were built, not read from the cache" if cold else "")]
+            f"Cache cold: wrk walks {cfg['cold_slugs']:,} other stories in turn (bench/cold.lua), each read "
+            "for the first time: neither the page nor its parts are kept anywhere, so its revision is read and "
+            "rendered" + (f"; {cold[0]:,} of {cold[1]:,} responses were built, not read from the cache"
+                          if cold else "")]
 
 
 def notes(cfg: dict, rows: dict) -> list[str]:
