@@ -409,6 +409,8 @@ def main():
             rows["story-cached"] = scenario(a, "Story page, cached (warm)", story)
             rows["story-cold"] = scenario(a, "Story page, cache cold", story, cold)
             rows["front-cached"] = scenario(a, "Front page, cached", "/")
+            rows["feed-cached"] = scenario(a, "RSS feed, cached", "/feeds/rss/")
+            rows["search-cached"] = scenario(a, "Search, cached", f"/search/?q={targets['word']}")
         with gunicorn("B", app_env(static_root, NEWSROOM_PAGE_CACHE_SECONDS="0"), tmp) as b:
             for key, label, path in (
                 ("story", "Story page, uncached", story), ("front", "Front page, uncached", "/"),
@@ -423,8 +425,8 @@ def main():
             rows["search"] = scenario(b, "Search", f"/search/?q={targets['word']}")  # last: may leave a backlog
         print(f"Timing {IMPORTS:,} imports", flush=True)
         imports = time_imports(env, tmp)
-        order = ("static", "story-cached", "story-cold", "front-cached", "story", "front", "desk", "tag", "search",
-                 "feed", "api-list", "api-detail", "archive", "sitemap")
+        order = ("static", "story-cached", "story-cold", "front-cached", "feed-cached", "search-cached", "story",
+                 "front", "desk", "tag", "search", "feed", "api-list", "api-detail", "archive", "sitemap")
         rows = {key: rows[key] for key in order}
         checks = report.check_targets(SETTINGS, rows, admin, imports)
         extra = [f"Admin story list (`/admin/articles/article/`, server B, a superuser): median "
