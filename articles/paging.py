@@ -2,9 +2,15 @@
 
 Counting every live story costs more than showing a page of them once there are many, so
 a page fetches one row more than it shows to know whether there is a next one.
+
+Far into a long list, skipping rows costs reading them (OFFSET): page 2,000 of the front
+page skipped 40,000 whole rows. There the page's ids are found first, from the index alone,
+and only the page's own rows are read.
 """
 
 from dataclasses import dataclass, field
+
+DEEP_ROWS = 500  # from this many rows in, a page's ids are looked up first
 
 
 @dataclass
@@ -34,5 +40,8 @@ def page_of(queryset, number, size: int) -> Page:
     except (TypeError, ValueError):
         number = 1
     start = (number - 1) * size
+    if start >= DEEP_ROWS:
+        queryset = queryset.filter(pk__in=queryset.values("pk")[start:start + size + 1])
+        start = 0
     rows = list(queryset[start:start + size + 1])
     return Page(number=number, object_list=rows[:size], has_next=len(rows) > size)

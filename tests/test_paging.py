@@ -1,0 +1,60 @@
+"""Paging long story lists (articles/paging.py): no count, and deep pages read only their rows."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from articles import paging
+from articles.models import Article
+from articles.paging import page_of
+from tests.factories import make_article
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def stories():
+    """Seven live stories, an hour apart, newest first by publication time."""
+    made = [make_article(title=f"Numbat Story {n}") for n in range(7)]
+    now = timezone.now()
+    for n, article in enumerate(made):
+        Article.objects.filter(pk=article.pk).update(published_at=now - timedelta(hours=n))
+    return [a.title for a in made]
+
+
+def titles(number: int, size: int = 3) -> tuple[list[str], bool]:
+    queryset = Article.objects.live().order_by("-published_at", "-pk").values_list("title", flat=True)
+    page = page_of(queryset, number, size)
+    return list(page.object_list), page.has_next
+
+
+def test_pages_follow_one_another_without_counting(stories):
+    assert titles(1) == (stories[0:3], True)
+    assert titles(2) == (stories[3:6], True)
+    assert titles(3) == (stories[6:7], False)
+    assert titles(4) == ([], False)
+
+
+@pytest.mark.parametrize("number", [1, 2, 3, 4])
+def test_a_deep_page_found_by_its_ids_first_is_the_same_page(stories, monkeypatch, number):
+    shallow = titles(number)
+    monkeypatch.setattr(paging, "DEEP_ROWS", 1)
+    assert titles(number) == shallow
+
+
+def test_a_deep_page_skips_rows_by_their_ids_only(stories, monkeypatch):
+    monkeypatch.setattr(paging, "DEEP_ROWS", 1)
+    with CaptureQueriesContext(connection) as queries:
+        titles(2)
+    (sql,) = [q["sql"] for q in queries]
+    inner = sql[sql.index("IN (SELECT"):]
+    assert "OFFSET" in inner.upper() and '"title"' not in inner, "the skipped rows were read whole"
+
+
+@pytest.mark.parametrize("raw", [None, "", "x", "-3", "0"])
+def test_an_unreadable_page_number_is_the_first_page(stories, raw):
+    queryset = Article.objects.live().order_by("-published_at", "-pk").values_list("title", flat=True)
+    assert page_of(queryset, raw, 3).number == 1
