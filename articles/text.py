@@ -6,6 +6,7 @@ mark only those fields safe. Everything else is plain text that templates escape
 
 import html
 import re
+import threading
 
 import bleach
 from markdown_it import MarkdownIt
@@ -21,13 +22,28 @@ ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
 
 # Raw HTML in Markdown is shown as text, never passed through.
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
-_cleaner = bleach.Cleaner(
-    tags=ALLOWED_TAGS,
-    attributes=ALLOWED_ATTRIBUTES,
-    protocols=ALLOWED_PROTOCOLS,
-    strip=False,
-    strip_comments=True,
-)
+# bleach cleaners keep parser state while cleaning, so each thread builds its own, once.
+_cleaners = threading.local()
+
+
+def _html_cleaner() -> bleach.Cleaner:
+    if not hasattr(_cleaners, "html"):
+        _cleaners.html = bleach.Cleaner(
+            tags=ALLOWED_TAGS,
+            attributes=ALLOWED_ATTRIBUTES,
+            protocols=ALLOWED_PROTOCOLS,
+            strip=False,
+            strip_comments=True,
+        )
+    return _cleaners.html
+
+
+def _text_cleaner() -> bleach.Cleaner:
+    """Strips every tag (what `bleach.clean(fragment, tags=set(), strip=True)` does)."""
+    if not hasattr(_cleaners, "text"):
+        _cleaners.text = bleach.Cleaner(tags=set(), strip=True)
+    return _cleaners.text
+
 
 # Characters that Markdown would read as markup when plain text is meant.
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]{}<>#+\-!|~&])")
@@ -47,7 +63,7 @@ def markdown_to_html(source: str) -> str:
             level = int(token.tag[1])
             token.tag = f"h{min(level + 2, 6)}"
     html = _markdown.renderer.render(tokens, _markdown.options, {})
-    return _cleaner.clean(html).strip()
+    return _html_cleaner().clean(html).strip()
 
 
 def plain_to_markdown(text: str) -> str:
@@ -63,4 +79,4 @@ def paragraphs_to_markdown(paragraphs: list[str]) -> str:
 
 def html_to_text(fragment: str) -> str:
     """Plain text of a sanitised HTML fragment (for excerpts and meta descriptions)."""
-    return " ".join(html.unescape(bleach.clean(fragment, tags=set(), strip=True)).split())
+    return " ".join(html.unescape(_text_cleaner().clean(fragment)).split())

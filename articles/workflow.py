@@ -15,7 +15,8 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import F, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from articles import caching, live, notifications
@@ -402,7 +403,10 @@ def _refresh(article: Article) -> None:
 
 
 def _revision_create(article: Article, *, user, kind: str, data: dict, note: str = "") -> Revision:
-    number = (article.revisions.aggregate(n=Max("number"))["n"] or 0) + 1
+    # The next number is taken inside the INSERT (the caller holds the row lock) and read back
+    # with it, which saves a round trip.
+    last = article.revisions.order_by("-number").values("number")[:1]
+    number = Coalesce(Subquery(last), Value(0)) + Value(1)
     return Revision.objects.create(article=article, number=number, kind=kind, created_by=user, data=data, note=note)
 
 
@@ -416,22 +420,35 @@ def same_content(a: dict, b: dict) -> bool:
     }
 
 
-@transaction.atomic
 def article_saved(
-    *, article: Article, user, kind: str = Revision.Kind.SAVE, note: str = "", data: dict | None = None
+    *, article: Article, user, kind: str = Revision.Kind.SAVE, note: str = "", data: dict | None = None,
+    locked: bool = False,
 ) -> Revision:
     """Record a save of the working copy: a revision, a new version number, and whether it
     now differs from what readers see. Call after the article and all its parts are written;
     `data` is their snapshot when the caller has just built it (the import), else it is read.
+
+    `locked`: the caller's open transaction holds the story's row, and `article` is as read
+    under that lock or created in it; it is then neither read again nor given a savepoint of
+    its own (the import, per story).
     """
-    locked = _locked(article)
-    data = article_snapshot(locked) if data is None else data
-    revision = _revision_create(locked, user=user, kind=kind, data=data, note=note)
-    changed = locked.live_revision_id is not None and not same_content(data, locked.live_revision.data)
-    Article.objects.filter(pk=locked.pk).update(
+    if locked:
+        if not transaction.get_connection().in_atomic_block:
+            raise transaction.TransactionManagementError("article_saved(locked=True) needs the caller's transaction.")
+        return _record_save(current=article, article=article, user=user, kind=kind, note=note, data=data)
+    with transaction.atomic():
+        return _record_save(current=_locked(article), article=article, user=user, kind=kind, note=note, data=data)
+
+
+def _record_save(*, current: Article, article: Article, user, kind: str, note: str, data: dict | None) -> Revision:
+    """The work of `article_saved` on `current`, the row as locked; the caller's `article` is updated."""
+    data = article_snapshot(current) if data is None else data
+    revision = _revision_create(current, user=user, kind=kind, data=data, note=note)
+    changed = current.live_revision_id is not None and not same_content(data, current.live_revision.data)
+    Article.objects.filter(pk=current.pk).update(
         version=F("version") + 1, updated_by=user, has_unpublished_changes=changed
     )
-    article.version = locked.version + 1
+    article.version = current.version + 1
     article.has_unpublished_changes = changed
     article.updated_by = user
     return revision

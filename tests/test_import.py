@@ -217,3 +217,19 @@ def test_the_import_revision_is_the_story_as_stored(tmp_path):
     latest = article.revisions.first()
     assert latest.data == article_snapshot(Article.objects.get(pk=article.pk))
     assert latest.data["title"] == "Tidal Power: Revised" and latest.data["desk"] and len(latest.data["tags"]) == 2
+
+
+def test_importing_a_story_with_every_part_stays_within_its_query_budget(users, django_assert_max_num_queries):
+    """Per new story of a run: its transaction, three lookups (original URL, slug, source), the
+    story and its five kinds of part, the revision and the version; nothing read back."""
+    from articles.importing import story_save
+    from articles.storyformat import parse
+
+    sections = (("Why the Harbour Chose Tides", ("Tides are predictable.",), "What It Brings",
+                 (("Jobs", "Forty."), ("", "Cleaner air."))),
+                ("Looking Ahead", ("More to come.",), "", ()))
+    story_save(story=parse(story_text(sections=sections)), user=users["editor"])  # the run's first story
+    story = parse(story_text(title="Another Harbour Story", sections=sections,
+                             original="🔗 Original: https://harbour.example/stories/another"))
+    with django_assert_max_num_queries(13):
+        story_save(story=story, user=users["editor"])
