@@ -6,7 +6,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from articles import workflow
+from articles import feeds, workflow
 from tests.factories import make_article, make_desk, make_user, publish
 
 pytestmark = pytest.mark.django_db
@@ -83,3 +83,26 @@ def test_a_preview_shows_the_working_copy_not_the_kept_live_page(client):
     page = preview.content.decode()
     assert "sixty bilbies" in page and "forty bilbies" not in page
     assert '<meta name="robots" content="noindex, nofollow">' in page
+
+
+@pytest.mark.parametrize("url", ["/feeds/rss/", "/feeds/atom/"])
+def test_a_feed_writes_each_item_once_and_then_sends_it_as_written(client, monkeypatch, url):
+    for n in range(3):
+        make_article(title=f"Quokka Count {n}")
+    written = []
+    item_xml = feeds.KeptItems._item_xml
+    monkeypatch.setattr(feeds.KeptItems, "_item_xml", lambda self, item: written.append(item) or item_xml(self, item))
+    first = client.get(url)
+    assert len(written) == 3
+    again = client.get(url + "?again")  # another address: not the page cache
+    assert len(written) == 3, "a kept item was written again"
+    assert again.content == first.content
+    assert again.content.decode().count("<item>" if "rss" in url else "<entry>") == 3
+
+
+def test_a_feed_item_is_kept_per_address(client, settings):
+    settings.ALLOWED_HOSTS = ["news.example", "mirror.example"]
+    article = make_article(title="Bilby Census")
+    for host in ("news.example", "mirror.example"):
+        feed = client.get("/feeds/rss/", HTTP_HOST=host).content.decode()
+        assert f"<link>http://{host}{article.get_absolute_url()}</link>" in feed
