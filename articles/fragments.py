@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 
 from articles.cards import card_view
+from articles.models import Article
 from articles.snapshots import story_view
 
 CARD_TEMPLATE = "articles/_story_card.html"
@@ -31,21 +32,24 @@ def _shown_as() -> str:
     return f"{get_language()}:{timezone.get_current_timezone_name()}:{get_script_prefix()}"
 
 
-def cards(rows) -> list[str]:
-    """The HTML of each (live revision id, card) row's card, in order: one lookup for the
-    whole list, and only the cards not seen before are rendered."""
+def cards(revision_ids) -> list[str]:
+    """The HTML of the cards of these live revisions, in order: one lookup for the whole list,
+    and only the cards not kept yet are read and rendered. A story that stopped being live in
+    the meantime (its revision no longer live) is left out."""
     shown_as = _shown_as()
-    keys = [f"card:{revision_id}:{shown_as}" for revision_id, _ in rows]
+    keys = {revision_id: f"card:{revision_id}:{shown_as}" for revision_id in revision_ids}
     kept = caches["fragments"]
-    found = kept.get_many(keys)
-    rendered = {
-        key: render_to_string(CARD_TEMPLATE, {"article": card_view(card)})
-        for key, (_, card) in zip(keys, rows) if key not in found
-    }
-    if rendered:
+    found = kept.get_many(keys.values())
+    missing = [revision_id for revision_id, key in keys.items() if key not in found]
+    if missing:
+        rendered = {
+            keys[revision_id]: render_to_string(CARD_TEMPLATE, {"article": card_view(card)})
+            for revision_id, card in Article.objects.filter(live_revision_id__in=missing)
+            .values_list("live_revision_id", "live_card")
+        }
         kept.set_many(rendered)
         found.update(rendered)
-    return [found[key] for key in keys]
+    return [found[key] for key in keys.values() if key in found]
 
 
 def story_parts(request, data: dict, **context) -> SimpleNamespace:

@@ -38,7 +38,9 @@ def live_cards(stories):
 
 
 def _list_page(request, stories, template: str, **context):
-    page = page_of(stories.values_list("live_revision_id", "live_card"), request.GET.get("page"), PAGE_SIZE)
+    """A page of story cards: the live revisions of the page, then their cards' kept HTML (the
+    cards themselves are read only for those not kept yet)."""
+    page = page_of(stories.values_list("live_revision_id", flat=True), request.GET.get("page"), PAGE_SIZE)
     page.object_list = fragments.cards(page.object_list)
     return render(request, template, {"page": page, **context})
 

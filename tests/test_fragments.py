@@ -24,8 +24,10 @@ def test_a_list_renders_each_card_once_and_shows_kept_cards_as_html(client):
         make_article(title=f"Quokka Count {n}", desk=desk)
     first = client.get("/desks/cards/")
     assert rendered(first).count(CARD) == 3
-    again = client.get("/desks/cards/?page=1")  # another address: not the page cache
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get("/desks/cards/?page=1")  # another address: not the page cache
     assert CARD not in rendered(again)
+    assert not [q["sql"] for q in queries if "live_card" in q["sql"]], "kept cards were read again"
     page = again.content.decode()
     assert page.count('<article class="card">') == 3 and "&lt;article" not in page
     assert page.split('<ol class="story-list">')[1] == first.content.decode().split('<ol class="story-list">')[1]
@@ -106,3 +108,15 @@ def test_a_feed_item_is_kept_per_address(client, settings):
     for host in ("news.example", "mirror.example"):
         feed = client.get("/feeds/rss/", HTTP_HOST=host).content.decode()
         assert f"<link>http://{host}{article.get_absolute_url()}</link>" in feed
+
+
+def test_a_card_whose_story_went_away_meanwhile_is_left_out(client):
+    from articles import fragments
+    from articles.models import Article
+
+    kept, gone = make_article(title="Quokka Count"), make_article(title="Withdrawn Count")
+    revisions = [kept.live_revision_id, gone.live_revision_id]
+    workflow.article_unpublish(article=gone, user=make_user("Moderators"), reason="Legal hold.")
+    html = fragments.cards(revisions)  # the list was read before the unpublish
+    assert len(html) == 1 and "Quokka Count" in html[0]
+    assert Article.objects.get(pk=gone.pk).live_card is None
