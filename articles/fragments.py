@@ -26,6 +26,7 @@ from articles.snapshots import story_view
 
 CARD_TEMPLATE = "articles/_story_card.html"
 STORY_TEMPLATE = "articles/article_detail.html"
+SEARCH_HEAD_TEMPLATE = "articles/search.html#hit_head"
 
 
 def _shown_as() -> str:
@@ -33,23 +34,34 @@ def _shown_as() -> str:
 
 
 def cards(revision_ids) -> list[str]:
-    """The HTML of the cards of these live revisions, in order: one lookup for the whole list,
-    and only the cards not kept yet are read and rendered. A story that stopped being live in
-    the meantime (its revision no longer live) is left out."""
+    """The HTML of the cards of these live revisions, in order (see `_kept_html`)."""
+    html = _kept_html(revision_ids, "card", CARD_TEMPLATE)
+    return [html[revision_id] for revision_id in revision_ids if revision_id in html]
+
+
+def search_heads(revision_ids) -> dict[int, str]:
+    """The head of each live revision's search result (desk, headline, date), by revision."""
+    return _kept_html(revision_ids, "search-head", SEARCH_HEAD_TEMPLATE)
+
+
+def _kept_html(revision_ids, name: str, template: str) -> dict[int, str]:
+    """`template` rendered with each live revision's card, by revision: one lookup for them
+    all, and only the cards not kept yet are read and rendered. A story that stopped being
+    live in the meantime (its revision no longer live) is left out."""
     shown_as = _shown_as()
-    keys = {revision_id: f"card:{revision_id}:{shown_as}" for revision_id in revision_ids}
+    keys = {revision_id: f"{name}:{revision_id}:{shown_as}" for revision_id in revision_ids}
     kept = caches["fragments"]
     found = kept.get_many(keys.values())
     missing = [revision_id for revision_id, key in keys.items() if key not in found]
     if missing:
         rendered = {
-            keys[revision_id]: render_to_string(CARD_TEMPLATE, {"article": card_view(card)})
+            keys[revision_id]: render_to_string(template, {"article": card_view(card)})
             for revision_id, card in Article.objects.filter(live_revision_id__in=missing)
             .values_list("live_revision_id", "live_card")
         }
         kept.set_many(rendered)
         found.update(rendered)
-    return [found[key] for key in keys.values() if key in found]
+    return {revision_id: found[key] for revision_id, key in keys.items() if key in found}
 
 
 def story_parts(request, data: dict, **context) -> SimpleNamespace:

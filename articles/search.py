@@ -48,8 +48,9 @@ def clean_query(raw: str | None) -> str:
 
 
 def search(live: QuerySet, query: str) -> QuerySet:
-    """Live stories matching `query`, best first: rows of the card ("live_card"), the text an
-    excerpt is taken from ("passage") and, on PostgreSQL, the stems that matched ("stems")."""
+    """Live stories matching `query`, best first: rows of the live revision ("live_revision_id"),
+    the text an excerpt is taken from ("passage") and, on PostgreSQL, the stems that matched
+    ("stems")."""
     passage = Concat("search_summary", Value("\n"), Left("search_body", EXCERPT_BODY_CHARS),
                      output_field=TextField())
     if connection.vendor == "postgresql":
@@ -65,14 +66,14 @@ def search(live: QuerySet, query: str) -> QuerySet:
             .annotate(rank=SearchRank(F("search_document"), ts_query), passage=own_passage,
                       stems=Cast(ts_query, output_field=TextField()))
             .order_by("-rank", "-published_at")
-            .values("live_card", "passage", "stems")
+            .values("live_revision_id", "passage", "stems")
         )
     condition = Q()
     for word in query.split():
         condition &= Q(search_title__icontains=word) | Q(search_summary__icontains=word) | Q(
             search_body__icontains=word
         )
-    return live.filter(condition).annotate(passage=passage).order_by("-published_at").values("live_card", "passage")
+    return live.filter(condition).annotate(passage=passage).order_by("-published_at").values("live_revision_id", "passage")
 
 
 def excerpt(hit: dict, query: str) -> SafeString:

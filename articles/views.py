@@ -14,7 +14,6 @@ from taggit.models import Tag
 from articles import fragments
 from articles import search as story_search
 from articles.caching import refresh_schedule
-from articles.cards import card_view
 from articles.models import Article, Desk, Revision, Section, SlugRedirect
 from articles.paging import page_of
 from articles.previews import PreviewLinkExpired, PreviewLinkInvalid, preview_target
@@ -115,7 +114,9 @@ def search_page(request):
     hits, page = [], None
     if query:
         page = page_of(story_search.search(live_stories(), query), request.GET.get("page"), PAGE_SIZE)
-        hits = [(card_view(hit["live_card"]), story_search.excerpt(hit, query)) for hit in page.object_list]
+        heads = fragments.search_heads([hit["live_revision_id"] for hit in page.object_list])
+        hits = [(heads[hit["live_revision_id"]], story_search.excerpt(hit, query))
+                for hit in page.object_list if hit["live_revision_id"] in heads]
     return render(request, "articles/search.html", {"query": query, "raw_query": request.GET.get("q", ""),
                                                     "hits": hits, "page": page})
 
