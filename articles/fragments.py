@@ -56,7 +56,7 @@ def _kept_html(revision_ids, name: str, template: str) -> dict[int, str]:
     if missing:
         rendered = {
             keys[revision_id]: render_to_string(template, {"article": card_view(card)})
-            for revision_id, card in Article.objects.filter(live_revision_id__in=missing)
+            for revision_id, card in Article.objects.filter(live_revision_id__in=missing).order_by()
             .values_list("live_revision_id", "live_card")
         }
         kept.set_many(rendered)

@@ -62,7 +62,7 @@ def search(live: QuerySet, query: str) -> QuerySet:
         # the rows of the page, after ranking (it reads the whole body to take its start).
         own_passage = Subquery(live.model.objects.filter(pk=OuterRef("pk")).order_by().values(passage=passage))
         return (
-            live.filter(pk__in=candidates)
+            live.model.objects.filter(pk__in=candidates)  # live already: they came through `live`
             .annotate(rank=SearchRank(F("search_document"), ts_query), passage=own_passage,
                       stems=Cast(ts_query, output_field=TextField()))
             .order_by("-rank", "-published_at")
