@@ -4,13 +4,13 @@ A snapshot is what a Revision stores and what readers see of a live story. `stor
 turns one back into attribute-style objects that the public template reads.
 """
 
-from datetime import datetime
 from types import SimpleNamespace
 
 from django.core.files.storage import default_storage
 from django.utils.text import Truncator
 
 from articles import links
+from articles.cards import moment
 from articles.models import Article, KeyFact, Point, Section, Source, Take, TakePoint
 from articles.storyformat import TAKE_KINDS
 from articles.text import html_to_text, markdown_to_html
@@ -82,10 +82,6 @@ def _has_take(article: Article) -> bool:
         return False
 
 
-def _when(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
 def _image_view(image: dict) -> SimpleNamespace:
     renditions = [
         {"url": default_storage.url(r["name"]), "width": r["width"], "height": r["height"], "format": r["format"]}
@@ -107,10 +103,10 @@ def story_view(data: dict, **extra) -> SimpleNamespace:
     take = data.get("take")
     fields = dict(
         url=links.story_path(data["slug"]),
-        published_at=_when(data.get("published_at")),
-        updated_at=_when(data.get("updated_at")),
+        published_at=moment(data.get("published_at")),
+        updated_at=moment(data.get("updated_at")),
         changes=[
-            SimpleNamespace(kind=c["kind"], note=c["note"], at=_when(c["at"])) for c in data.get("changes", [])
+            SimpleNamespace(kind=c["kind"], note=c["note"], at=moment(c["at"])) for c in data.get("changes", [])
         ],
     )
     fields.update(extra)
