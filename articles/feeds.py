@@ -1,5 +1,6 @@
 """RSS and Atom feeds of live stories (all, per desk, per tag), each item with its attribution."""
 
+import hashlib
 from io import StringIO
 from types import SimpleNamespace
 
@@ -37,7 +38,7 @@ class KeptItems:
 
     def write_items(self, handler):
         kept = caches["fragments"]
-        keys = [f"feed-xml:{type(self).__name__}:{item['kept_as']}:{item['link']}" for item in self.items]
+        keys = [f"feed-xml:{type(self).__name__}:{item['kept_as']}:{_digest(item['link'])}" for item in self.items]
         found = kept.get_many(keys)
         written = {key: self._item_xml(item) for key, item in zip(keys, self.items) if key not in found}
         if written:
@@ -53,6 +54,11 @@ class KeptItems:
         self.add_item_elements(handler, item)
         handler.endElement(self.item_element)
         return out.getvalue()
+
+
+def _digest(address: str) -> str:
+    """A short stand-in for an item's address in a cache key (an address can be long)."""
+    return hashlib.blake2b(address.encode(), digest_size=12).hexdigest()
 
 
 class KeptRssFeed(KeptItems, Rss201rev2Feed):
