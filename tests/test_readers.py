@@ -575,7 +575,7 @@ def test_search_excerpt_marks_what_postgres_matched_by_its_stem(client):
 
 
 def test_search_finds_a_word_deep_in_a_long_body(client):
-    """The excerpt reads the body's opening only (see search.HEADLINE_BODY_CHARS); search reads it all."""
+    """The excerpt reads the body's opening only (see search.EXCERPT_BODY_CHARS); search reads it all."""
     article = make_article(title="Long Council Report", parts=False, published=False)
     filler = " ".join(["The committee reviewed routine matters."] * 120)  # about 4,800 characters
     Section.objects.create(article=article, position=0, heading="Minutes", body=f"{filler} Finally, the cormorants.")
