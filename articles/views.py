@@ -55,9 +55,14 @@ def article_detail(request, slug):
     if not found:
         return _not_live(request, slug)
     revision_id = found[0]
-    story = fragments.live_story_parts(
-        request, revision_id, lambda: Revision.objects.values_list("data", flat=True).get(pk=revision_id)
-    )
+
+    def revision_data() -> dict:
+        data = Revision.objects.filter(pk=revision_id).values_list("data", flat=True).first()
+        if data is None:  # the story was deleted a moment ago
+            raise Http404("No live story at this address.")
+        return data
+
+    story = fragments.live_story_parts(request, revision_id, revision_data)
     return render(request, "articles/article_detail.html", {"story": story})
 
 
