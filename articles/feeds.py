@@ -17,7 +17,7 @@ from django.utils.translation import get_language
 from django.utils.xmlutils import SimplerXMLGenerator
 from taggit.models import Tag
 
-from articles import links
+from articles import fragments, links
 from articles.cards import card_view, moment
 from articles.models import Desk
 from articles.views import live_stories
@@ -37,13 +37,9 @@ class KeptItems:
     item_element = "item"
 
     def write_items(self, handler):
-        kept = caches["fragments"]
         keys = [f"feed-xml:{type(self).__name__}:{item['kept_as']}:{_digest(item['link'])}" for item in self.items]
-        found = kept.get_many(keys)
-        written = {key: self._item_xml(item) for key, item in zip(keys, self.items) if key not in found}
-        if written:
-            kept.set_many(written)
-            found.update(written)
+        item_of = dict(zip(keys, self.items))
+        found = fragments.kept_or_rendered(keys, lambda missing: {key: self._item_xml(item_of[key]) for key in missing})
         for key in keys:
             handler.ignorableWhitespace(found[key])  # written as it is: XML already
 

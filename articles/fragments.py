@@ -50,18 +50,27 @@ def _kept_html(revision_ids, name: str, template: str) -> dict[int, str]:
     live in the meantime (its revision no longer live) is left out."""
     shown_as = _shown_as()
     keys = {revision_id: f"{name}:{revision_id}:{shown_as}" for revision_id in revision_ids}
+    revision_of = {key: revision_id for revision_id, key in keys.items()}
+
+    def render(missing: list[str]) -> dict[str, str]:
+        cards = Article.objects.filter(live_revision_id__in=[revision_of[key] for key in missing]).order_by()
+        return {keys[revision_id]: render_to_string(template, {"article": card_view(card)})
+                for revision_id, card in cards.values_list("live_revision_id", "live_card")}
+
+    found = kept_or_rendered(list(keys.values()), render)
+    return {revision_id: found[key] for revision_id, key in keys.items() if key in found}
+
+
+def kept_or_rendered(keys: list[str], render) -> dict[str, str]:
+    """The piece kept under each key; for the keys with none, `render(missing keys)` makes
+    them (a dict by key; a key it leaves out is left out) and they are kept. One lookup."""
     kept = caches["fragments"]
-    found = kept.get_many(keys.values())
-    missing = [revision_id for revision_id, key in keys.items() if key not in found]
-    if missing:
-        rendered = {
-            keys[revision_id]: render_to_string(template, {"article": card_view(card)})
-            for revision_id, card in Article.objects.filter(live_revision_id__in=missing).order_by()
-            .values_list("live_revision_id", "live_card")
-        }
+    found = kept.get_many(keys)
+    if missing := [key for key in keys if key not in found]:
+        rendered = render(missing)
         kept.set_many(rendered)
         found.update(rendered)
-    return {revision_id: found[key] for revision_id, key in keys.items() if key in found}
+    return found
 
 
 def story_parts(request, data: dict, **context) -> SimpleNamespace:
