@@ -33,15 +33,29 @@ class Page:
         return self.number - 1
 
 
-def page_of(queryset, number, size: int) -> Page:
-    """Page `number` (1-based; anything unreadable is 1) of `size` rows."""
+def page_number(raw) -> int:
+    """A page number from the address (1-based); anything unreadable is 1."""
     try:
-        number = max(int(number), 1)
+        return max(int(raw), 1)
     except (TypeError, ValueError):
-        number = 1
+        return 1
+
+
+def page_from(rows_between, number, size: int) -> Page:
+    """Page `number` of `size` rows, given `rows_between(start, stop)`, the list of rows
+    start..stop (for a query that is not a queryset, such as a search)."""
+    number = page_number(number)
     start = (number - 1) * size
-    if start >= DEEP_ROWS:
-        queryset = queryset.filter(pk__in=queryset.values("pk")[start:start + size + 1])
-        start = 0
-    rows = list(queryset[start:start + size + 1])
+    rows = rows_between(start, start + size + 1)
     return Page(number=number, object_list=rows[:size], has_next=len(rows) > size)
+
+
+def page_of(queryset, number, size: int) -> Page:
+    """Page `number` (1-based; anything unreadable is 1) of a queryset, `size` rows."""
+
+    def rows_between(start: int, stop: int) -> list:
+        if start >= DEEP_ROWS:
+            return list(queryset.filter(pk__in=queryset.values("pk")[start:stop]))
+        return list(queryset[start:stop])
+
+    return page_from(rows_between, number, size)

@@ -1,6 +1,7 @@
 """Public pages: only live stories, through `Article.objects.live()`, shown as their live revision."""
 
 from datetime import datetime
+from functools import partial
 
 from django.db.models import Count, Prefetch
 from django.db.models.functions import TruncMonth
@@ -15,7 +16,7 @@ from articles import fragments
 from articles import search as story_search
 from articles.caching import refresh_schedule
 from articles.models import Article, Desk, Revision, Section, SlugRedirect
-from articles.paging import page_of
+from articles.paging import page_from, page_of
 from articles.previews import PreviewLinkExpired, PreviewLinkInvalid, preview_target
 from articles.snapshots import article_snapshot
 
@@ -118,7 +119,8 @@ def search_page(request):
     query = story_search.clean_query(request.GET.get("q"))
     hits, page = [], None
     if query:
-        page = page_of(story_search.search(live_stories(), query), request.GET.get("page"), PAGE_SIZE)
+        refresh_schedule()  # as live_stories() does for the lists
+        page = page_from(partial(story_search.results, query), request.GET.get("page"), PAGE_SIZE)
         heads = fragments.search_heads([hit["live_revision_id"] for hit in page.object_list])
         hits = [(heads[hit["live_revision_id"]], story_search.excerpt(hit, query))
                 for hit in page.object_list if hit["live_revision_id"] in heads]

@@ -583,6 +583,47 @@ def test_search_finds_a_word_deep_in_a_long_body(client):
     assert hit_titles(client, "cormorants") == ["Long Council Report"]
 
 
+@pytest.fixture
+def five_echidna_stories():
+    """Five live stories with "echidna" in their titles, a day apart, newest first."""
+    made = [make_article(title=f"Echidna Count {n}", parts=False) for n in range(5)]
+    for days, article in enumerate(made):
+        set_published_at(article, timezone.now() - timedelta(days=days))
+    return [article.title for article in made]
+
+
+def test_search_pages_follow_one_another(client, five_echidna_stories, monkeypatch):
+    from articles import views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    pages = [text_of(client.get("/search/", {"q": "echidna", "page": n})) for n in (1, 2, 3, 4)]
+    shown = [re.findall(r'<h2 class="card__title"><a href="[^"]+">([^<]+)</a></h2>', page) for page in pages]
+    assert [len(titles) for titles in shown] == [2, 2, 1, 0]
+    assert sorted(sum(shown, [])) == sorted(five_echidna_stories)  # each story once, none lost between pages
+    assert ['rel="next"' in page for page in pages[:3]] == [True, True, False]
+
+
+def test_search_ranks_the_newest_matches_only(client, five_echidna_stories, monkeypatch):
+    """A common word is ranked among its most recent matches (search.CANDIDATES), so it costs
+    the same however many stories there are."""
+    from articles import search
+
+    monkeypatch.setattr(search, "CANDIDATES", 3)
+    assert sorted(hit_titles(client, "echidna")) == sorted(five_echidna_stories[:3])
+    assert "No stories match" in text_of(client.get("/search/", {"q": "echidna", "page": 2}))
+
+
+def test_search_documents_are_kept_in_their_rows_on_postgres():
+    """Search reads each candidate's document twice; kept in the row (STORAGE MAIN, migration
+    0017), not out of line in the TOAST table, each read costs no extra lookups."""
+    if not ON_POSTGRES:
+        pytest.skip("the stored search document is PostgreSQL's")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT attstorage FROM pg_attribute WHERE attrelid = %s::regclass "
+                       "AND attname = 'search_document'", [Article._meta.db_table])
+        assert cursor.fetchone() == ("m",)
+
+
 def test_search_for_nothing_shows_no_results(client, searchable):
     for query in ("", "   ", "!!!"):
         response = client.get("/search/", {"q": query})
