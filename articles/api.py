@@ -11,7 +11,7 @@ from django.views.decorators.http import require_safe
 from articles import links
 from articles.paging import page_of
 from articles.storyformat import TAKE_KINDS
-from articles.views import live_cards, live_stories
+from articles.views import live_cards, live_stories, tagged_stories
 
 API_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -98,9 +98,7 @@ def story_detail(data: dict, request) -> dict:
 @require_safe
 def article_list(request):
     """GET /api/articles/?tag=&desk=&source=&updated_since=&page=&page_size="""
-    stories = live_stories()
-    if tag := request.GET.get("tag"):
-        stories = stories.filter(live_tags__slug=tag)
+    stories = tagged_stories(tag__slug=tag) if (tag := request.GET.get("tag")) else live_stories()
     if desk := request.GET.get("desk"):
         stories = stories.filter(live_desk__slug=desk)
     if source := request.GET.get("source"):

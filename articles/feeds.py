@@ -20,7 +20,7 @@ from taggit.models import Tag
 from articles import fragments, links
 from articles.cards import card_view, moment
 from articles.models import Desk
-from articles.views import live_stories
+from articles.views import live_stories, tagged_stories
 
 FEED_SIZE = 30
 
@@ -175,7 +175,7 @@ class TagFeed(StoryFeed):
         return reverse("articles:tag", args=[obj.slug])
 
     def stories(self, obj):
-        return live_stories().filter(live_tags=obj)
+        return tagged_stories(tag=obj)
 
 
 class AtomDeskFeed(DeskFeed):

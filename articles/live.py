@@ -3,7 +3,7 @@ addresses as redirects) and the text that search reads. Called by the workflow."
 
 from articles.cards import card_data
 from articles.images import make_renditions
-from articles.models import Article, SlugRedirect
+from articles.models import Article, LiveTag, SlugRedirect
 from articles.storyformat import TAKE_KINDS
 from articles.text import html_to_text
 
@@ -57,6 +57,9 @@ def live_listing(data: dict) -> dict:
 
 
 def set_live_tags(article: Article, data: dict) -> None:
+    """The live revision's tags, each with the story's first-publication time (see LiveTag)."""
     from taggit.models import Tag
 
-    article.live_tags.set(Tag.objects.filter(slug__in=[t["slug"] for t in data["tags"]]))
+    tags = Tag.objects.filter(slug__in=[t["slug"] for t in data["tags"]]).values_list("pk", flat=True)
+    LiveTag.objects.filter(article=article).delete()
+    LiveTag.objects.bulk_create(LiveTag(article=article, tag_id=pk, published_at=article.published_at) for pk in tags)

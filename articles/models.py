@@ -163,7 +163,7 @@ class Article(models.Model):
                                   editable=False)
     live_source = models.ForeignKey(Source, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
                                     editable=False)
-    live_tags = models.ManyToManyField("taggit.Tag", blank=True, related_name="+", editable=False)
+    live_tags = models.ManyToManyField("taggit.Tag", through="LiveTag", blank=True, related_name="+", editable=False)
     # The live revision's card (articles.cards): what lists, feeds and the API's list show.
     live_card = models.JSONField(null=True, blank=True, editable=False)
 
@@ -241,6 +241,24 @@ class Article(models.Model):
         if self.status in (ArticleStatus.DRAFT, ArticleStatus.IN_REVIEW) and self.live_revision_id:
             label += " (live version online)"
         return label
+
+
+class LiveTag(models.Model):
+    """A tag of a live revision, with the story's first-publication time beside it (set by
+    the workflow when the story goes live; it never changes after). A tag's page and feed
+    walk its own stories newest first through the (tag, published_at) index, instead of
+    walking every live story to find the tag's."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="live_taggings", db_index=False)
+    tag = models.ForeignKey("taggit.Tag", on_delete=models.CASCADE, related_name="+", db_index=False)
+    published_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["article", "tag"], name="livetag_article_tag_unique")]
+        indexes = [models.Index(fields=["tag", "-published_at", "-article"], name="livetag_tag_published_idx")]
+
+    def __str__(self):
+        return f"{self.article_id}: {self.tag_id}"
 
 
 class OrderedChild(models.Model):

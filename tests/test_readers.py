@@ -237,6 +237,25 @@ def test_unapproved_desk_and_tag_changes_do_not_move_a_live_story(client):
     assert client.get("/api/articles/?desk=politics").json()["results"] == []
 
 
+def test_tag_lists_order_stories_by_first_publication_even_when_tagged_later(client):
+    """A tag's page, feed and API list walk the tag's own index (LiveTag): a story given the
+    tag in a later update keeps its place by its first publication, not by the update."""
+    now = timezone.now()
+    with time_machine.travel(now - timedelta(days=2), tick=False):
+        older = make_article(title="Older Kelp Story", tags=["seaweed"])
+    with time_machine.travel(now - timedelta(days=1), tick=False):
+        newer = make_article(title="Newer Kelp Story", tags=["kelp"])
+    make_article(title="Untagged Reef Story")
+    older.tags.set(["seaweed", "kelp"])
+    publish(older, change_kind="update", change_note="Filed under kelp as well.")
+    expected = ["Newer Kelp Story", "Older Kelp Story"]
+    page = text_of(client.get("/tags/kelp/"))
+    assert re.findall(r'<h2 class="card__title"><a href="[^"]+">([^<]+)</a></h2>', page) == expected
+    assert [entry.title for entry in parsed_feed(client.get("/feeds/tags/kelp/rss/")).entries] == expected
+    assert [story["title"] for story in client.get("/api/articles/?tag=kelp").json()["results"]] == expected
+    assert older.published_at < newer.published_at < older.live_from
+
+
 # 3. Attribution travels with the story everywhere
 
 

@@ -5,7 +5,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from articles.models import Article, KeyFact, Point, Section, TakePoint
+from articles.models import Article, KeyFact, LiveTag, Point, Section, TakePoint
 
 pytestmark = pytest.mark.django_db
 
@@ -26,6 +26,13 @@ def test_seeded_stories_have_every_part_and_a_mix_of_states(client):
     assert page.status_code == 200 and story.title in page.content.decode()
     listed = client.get(f"/api/articles/?page_size=100").json()["results"]
     assert len(listed) == live.count()
+    # The tag pages find seeded stories too, newest first (by the time kept beside each tag).
+    tag = story.tags.first()
+    tagged = live.filter(tags=tag).order_by("-published_at", "-pk")
+    assert set(LiveTag.objects.filter(tag=tag, article__in=live).values_list("article_id", "published_at")) == {
+        (a.pk, a.published_at) for a in tagged}
+    by_api = client.get(f"/api/articles/?tag={tag.slug}&page_size=100").json()["results"]
+    assert [s["slug"] for s in by_api] == [a.live_slug for a in tagged]
 
 
 def test_seeding_twice_adds_more_without_clashes():

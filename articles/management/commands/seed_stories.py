@@ -20,7 +20,7 @@ from taggit.models import Tag, TaggedItem
 from articles.cards import card_data
 from articles.live import search_texts
 from articles.search import refresh_documents
-from articles.models import Article, Desk, KeyFact, Point, Revision, Section, Source, Take, TakePoint
+from articles.models import Article, Desk, KeyFact, LiveTag, Point, Revision, Section, Source, Take, TakePoint
 from articles.snapshots import snapshot_data
 from articles.text import markdown_to_html
 
@@ -174,9 +174,8 @@ class Command(BaseCommand):
             )
         )
         refresh_documents(Article.objects.filter(pk__in=[a.pk for a in articles if a.live_slug]))
-        LiveTag = Article.live_tags.through
         LiveTag.objects.bulk_create(
-            LiveTag(article_id=article.pk, tag_id=tag.pk)
+            LiveTag(article_id=article.pk, tag_id=tag.pk, published_at=article.published_at)
             for article, p in zip(articles, parts) if article.live_slug for tag in p[5]
         )
         article_type = ContentType.objects.get_for_model(Article)
