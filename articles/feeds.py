@@ -52,9 +52,9 @@ class KeptItems:
         return out.getvalue()
 
 
-def _digest(address: str) -> str:
-    """A short stand-in for an item's address in a cache key (an address can be long)."""
-    return hashlib.blake2b(address.encode(), digest_size=12).hexdigest()
+def _digest(text: str) -> str:
+    """A short stand-in for an address (or a feed's whole description) in a cache key."""
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
 class KeptRssFeed(KeptItems, Rss201rev2Feed):
@@ -74,15 +74,33 @@ class StoryFeed(Feed):
     feed_type = KeptRssFeed
 
     def __call__(self, request, *args, **kwargs):
-        """As Django's Feed.__call__, but the XML is written into one string: written into the
-        response, it went out as some 1,200 small pieces (about 40 per item)."""
+        """As Django's Feed.__call__, but with the feed kept whole, and written into one string
+        (written into the response, it went out as some 1,200 small pieces).
+
+        A feed is kept per process (the "fragments" cache, as the cards are) under the live
+        revisions it lists and what else it shows: its address, its desk's or tag's name and
+        slug, the language. The same revisions make the same XML, so a kept feed is never
+        stale: a publication changes the revisions, and the next request writes the feed
+        again (from its kept items). Until then a feed costs one query for its revisions.
+        """
         try:
             obj = self.get_object(request, *args, **kwargs)
         except ObjectDoesNotExist:
             raise Http404("Feed object does not exist.") from None
-        feed = self.get_feed(obj, request)
-        response = HttpResponse(feed.writeString("utf-8"), content_type=feed.content_type)
-        response.headers["Last-Modified"] = http_date(feed.latest_post_date().timestamp())
+        revisions = list(self.stories(obj).values_list("live_revision_id", flat=True)[:FEED_SIZE])
+        shown = (request.build_absolute_uri(request.path), get_language(), (obj.name, obj.slug) if obj else None)
+        key = f"feed:{type(self).__name__}:{_digest(repr((shown, revisions)))}"
+        kept = caches["fragments"].get(key)
+        if kept is None:
+            feed = self.get_feed(obj, request)
+            kept = (feed.writeString("utf-8"), feed.content_type, http_date(feed.latest_post_date().timestamp()))
+            # Kept only if it lists the revisions of its key (a story can go live or away
+            # between the two reads) and is not empty (then its date is the time of writing).
+            if revisions and [item["revision_id"] for item in feed.items] == revisions:
+                caches["fragments"].set(key, kept)
+        xml, content_type, last_modified = kept
+        response = HttpResponse(xml, content_type=content_type)
+        response.headers["Last-Modified"] = last_modified
         return response
 
     def link(self, obj=None):
@@ -126,7 +144,7 @@ class StoryFeed(Feed):
 
     def item_extra_kwargs(self, item):
         # What the item's kept XML depends on besides its address (see KeptItems).
-        return {"kept_as": f"{item.revision_id}:{get_language()}"}
+        return {"kept_as": f"{item.revision_id}:{get_language()}", "revision_id": item.revision_id}
 
 
 def feed_item(revision_id: int, card: dict) -> SimpleNamespace:

@@ -96,10 +96,52 @@ def test_a_feed_writes_each_item_once_and_then_sends_it_as_written(client, monke
     monkeypatch.setattr(feeds.KeptItems, "_item_xml", lambda self, item: written.append(item) or item_xml(self, item))
     first = client.get(url)
     assert len(written) == 3
-    again = client.get(url + "?again")  # another address: not the page cache
-    assert len(written) == 3, "a kept item was written again"
-    assert again.content == first.content
-    assert again.content.decode().count("<item>" if "rss" in url else "<entry>") == 3
+    make_article(title="Quokka Count 3")  # a new feed: one new item and three kept ones
+    again = client.get(url + "?again").content.decode()  # another address: not the page cache
+    assert len(written) == 4, "a kept item was written again"
+    tag = "<item>" if "rss" in url else "<entry>"
+    assert again.count(tag) == 4
+    assert again.split(tag, 2)[2] in first.content.decode(), "the kept items are not as written"
+
+
+def test_a_kept_feed_costs_one_query_and_follows_every_publication(client, monkeypatch):
+    make_article(title="Numbat Count A")
+    make_article(title="Numbat Count B")
+    built = []
+    get_feed = feeds.StoryFeed.get_feed
+    monkeypatch.setattr(feeds.StoryFeed, "get_feed", lambda self, *args: built.append(1) or get_feed(self, *args))
+    first = client.get("/feeds/rss/")
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get("/feeds/rss/?again")  # another address: not the page cache
+    assert len(built) == 1 and again.content == first.content
+    assert len(queries) == 1, "a kept feed should need its revisions only"
+    latest = make_article(title="Numbat Count C")
+    assert "Numbat Count C" in client.get("/feeds/rss/?published").content.decode()
+    workflow.article_unpublish(article=latest, user=make_user("Moderators"), reason="Legal hold.")
+    after = client.get("/feeds/rss/?unpublished")
+    assert "Numbat Count C" not in after.content.decode()
+    assert after.content == first.content  # the first feed again: its revisions again
+
+
+def test_a_kept_desk_feed_shows_its_desk_renamed(client):
+    from articles.models import Desk
+
+    desk = make_desk(name="Outback", slug="outback")
+    make_article(title="Numbat Count", desk=desk)
+    assert "<title>Newsroom: Outback</title>" in client.get("/feeds/desks/outback/rss/").content.decode()
+    Desk.objects.filter(pk=desk.pk).update(name="Red Centre")
+    assert "<title>Newsroom: Red Centre</title>" in client.get("/feeds/desks/outback/rss/?renamed").content.decode()
+
+
+def test_a_feed_whose_stories_changed_while_it_was_written_is_not_kept(client, monkeypatch):
+    make_article(title="Numbat Count A")
+    make_article(title="Numbat Count B")
+    items = feeds.StoryFeed.items
+    # As if a story went away between reading the feed's revisions and reading its items.
+    monkeypatch.setattr(feeds.StoryFeed, "items", lambda self, obj=None: items(self, obj)[:1])
+    assert client.get("/feeds/rss/").content.decode().count("<item>") == 1
+    monkeypatch.undo()
+    assert client.get("/feeds/rss/?again").content.decode().count("<item>") == 2
 
 
 def test_a_feed_item_is_kept_per_address(client, settings):
