@@ -57,7 +57,8 @@ def parameters(cfg: dict, targets: dict, cold) -> list[str]:
             "(SECURE_SSL_REDIRECT=0, as behind a TLS-terminating proxy)",
             "Server A: page cache on (NEWSROOM_PAGE_CACHE_SECONDS=300); server B: page cache off (0), so every "
             "page is built from a fresh query, as just after a publish; both keep each worker's rendered cards "
-            "and story parts per live revision (articles/fragments.py), as in production",
+            "and story parts per live revision (articles/fragments.py) and each feed under the live revisions it "
+            "lists (articles/feeds.py), as in production",
             f"URLs: story `{targets['slugs'][0]}`, desk `{desk['s']}` ({desk['n']:,} live stories), tag "
             f"`{tag['s']}` ({tag['n']:,}), search `?q={targets['word']}` ({targets['word_hits']:,} matches), "
             f"static `{targets['css']}`",
