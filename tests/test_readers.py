@@ -23,7 +23,7 @@ from django.utils import timezone
 from PIL import Image
 
 from articles import workflow
-from articles.models import Article, KeyFact, Section
+from articles.models import Article, KeyFact, LiveTag, Section
 from tests.factories import make_article, make_desk, make_source, make_user, publish
 
 pytestmark = pytest.mark.django_db
@@ -90,7 +90,9 @@ def edit_working_copy(article: Article, **fields) -> None:
 
 
 def set_published_at(article: Article, when: datetime) -> None:
+    """Move a story's first publication, with the copy its live tags keep (LiveTag)."""
     Article.objects.filter(pk=article.pk).update(published_at=when)
+    LiveTag.objects.filter(article=article).update(published_at=when)
 
 
 # 1. Every door shows live stories only

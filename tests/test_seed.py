@@ -24,7 +24,7 @@ def test_seeded_stories_have_every_part_and_a_mix_of_states(client):
     assert story.tags.count() == 3 and story.revisions.get().kind == "approval"
     page = client.get(story.get_absolute_url())
     assert page.status_code == 200 and story.title in page.content.decode()
-    listed = client.get(f"/api/articles/?page_size=100").json()["results"]
+    listed = client.get("/api/articles/?page_size=100").json()["results"]
     assert len(listed) == live.count()
     # The tag pages find seeded stories too, newest first (by the time kept beside each tag).
     tag = story.tags.first()
