@@ -15,19 +15,22 @@ from taggit.managers import TaggableManager
 
 from articles.storyformat import TAKE_KINDS
 from articles.text import markdown_to_html
+from articles.validators import host_name, no_control_characters
 
 
 
 class Source(models.Model):
     """A publication whose stories we republish, and the credit it asks for."""
 
-    name = models.CharField(max_length=200, unique=True)
-    site = models.CharField(max_length=200, blank=True, help_text="Its web site, e.g. www.example.com")
+    name = models.CharField(max_length=200, unique=True, validators=[no_control_characters])
+    site = models.CharField(max_length=200, blank=True, help_text="Its web site as a host name, e.g. www.example.com",
+                            validators=[no_control_characters, host_name])
     credit = models.CharField(
         "credit condition",
         max_length=300,
         blank=True,
         help_text="Shown with every story, e.g. “Please credit Example News when republishing.”",
+        validators=[no_control_characters],
     )
 
     class Meta:
@@ -41,7 +44,7 @@ class Source(models.Model):
 class Desk(models.Model):
     """A section of the newsroom (Technology, Climate, ...); each story belongs to one."""
 
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=100, unique=True, validators=[no_control_characters])
     slug = models.SlugField(max_length=100, unique=True)
 
     class Meta:
@@ -86,7 +89,7 @@ class Article(models.Model):
 
     Status = ArticleStatus
 
-    title = models.CharField(max_length=300)
+    title = models.CharField(max_length=300, validators=[no_control_characters])
     slug = models.SlugField(max_length=200, unique=True)
     lede = models.TextField(help_text="One or more paragraphs (Markdown) that open the story.")
     lede_html = models.TextField(blank=True, editable=False)
@@ -96,10 +99,10 @@ class Article(models.Model):
     image_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
     image_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
     image_alt = models.CharField(
-        "image alt text", max_length=300, blank=True, help_text="What the image shows, for readers who cannot see it."
+        "image alt text", max_length=300, blank=True, validators=[no_control_characters], help_text="What the image shows, for readers who cannot see it."
     )
-    image_credit = models.CharField(max_length=200, blank=True)
-    byline = models.CharField(max_length=200, blank=True)
+    image_credit = models.CharField(max_length=200, blank=True, validators=[no_control_characters])
+    byline = models.CharField(max_length=200, blank=True, validators=[no_control_characters])
     desk = models.ForeignKey(Desk, on_delete=models.PROTECT, null=True, blank=True, related_name="articles")
     tags = TaggableManager(blank=True)
     source = models.ForeignKey(Source, on_delete=models.PROTECT, null=True, blank=True, related_name="articles")
@@ -107,7 +110,8 @@ class Article(models.Model):
         "original URL", max_length=500, blank=True, help_text="The story's address at its source (http or https).",
         validators=[URLValidator(schemes=["http", "https"])],
     )
-    key_facts_heading = models.CharField(max_length=200, blank=True, default="Key Facts")
+    key_facts_heading = models.CharField(max_length=200, blank=True, default="Key Facts",
+                                         validators=[no_control_characters])
     status = models.CharField(
         max_length=20, choices=ArticleStatus.choices, default=ArticleStatus.DRAFT, db_index=True
     )
@@ -121,6 +125,9 @@ class Article(models.Model):
     )
     # Optimistic locking: every save of the working copy increments it.
     version = models.PositiveIntegerField(default=0, editable=False)
+    # Share-preview links carry this number; moving it on (revoke, unpublish) ends every
+    # link issued before (articles.previews).
+    share_links_version = models.PositiveIntegerField(default=0, editable=False)
 
     # Workflow (set only by articles.workflow).
     submitted_by = models.ForeignKey(
@@ -273,7 +280,7 @@ class OrderedChild(models.Model):
 
 class KeyFact(OrderedChild):
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="key_facts")
-    label = models.CharField(max_length=200)
+    label = models.CharField(max_length=200, validators=[no_control_characters])
     text = models.TextField()
 
     class Meta(OrderedChild.Meta):
@@ -291,10 +298,10 @@ class Section(OrderedChild):
     """A body section ("pillar section"): heading, Markdown body, optional points."""
 
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="sections")
-    heading = models.CharField(max_length=300)
+    heading = models.CharField(max_length=300, validators=[no_control_characters])
     body = models.TextField(blank=True, help_text="Markdown.")
     body_html = models.TextField(blank=True, editable=False)
-    points_heading = models.CharField(max_length=300, blank=True)
+    points_heading = models.CharField(max_length=300, blank=True, validators=[no_control_characters])
 
     class Meta(OrderedChild.Meta):
         constraints = [
@@ -314,7 +321,7 @@ class Point(OrderedChild):
     """A pillar point in a section: a short label (may be empty) and its text."""
 
     section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="points")
-    label = models.CharField(max_length=200, blank=True)
+    label = models.CharField(max_length=200, blank=True, validators=[no_control_characters])
     text = models.TextField()
 
     class Meta(OrderedChild.Meta):
@@ -331,7 +338,7 @@ class Take(models.Model):
     """The house commentary block, e.g. “Gogo's Take”."""
 
     article = models.OneToOneField(Article, on_delete=models.CASCADE, related_name="take")
-    title = models.CharField(max_length=200, default="The Newsroom's Take")
+    title = models.CharField(max_length=200, default="The Newsroom's Take", validators=[no_control_characters])
 
     class Meta:
         constraints = [models.CheckConstraint(condition=~Q(title=""), name="take_title_not_empty")]
