@@ -15,6 +15,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Subquery
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control, set_response_etag
@@ -57,6 +58,21 @@ def bump() -> None:
         cache.delete(NEXT_CHANGE_KEY)
     except Exception as error:  # noqa: BLE001 - the publication itself must not fail
         logger.error("cache unavailable, pages not cleared on publish: %s", error)
+
+
+def story_deleted(*, instance, using, **kwargs) -> None:
+    """Clear cached pages when a story that readers had (or were scheduled to have) is deleted.
+
+    A post_delete receiver for Article, connected in ArticlesConfig.ready(): deletes come
+    from Django's own admin (the delete page, the "delete selected" action), from querysets
+    and from cascades, none of which pass through our workflow, so a signal is the one place
+    that sees them all. As in the workflow, the pages are cleared now and again once the
+    delete is committed (a request in between still reads the story and could cache it).
+    """
+    if instance.live_revision_id is None:
+        return  # never on a public page: nothing cached shows it
+    bump()
+    transaction.on_commit(bump, using=using)
 
 
 def _next_change():
