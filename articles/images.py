@@ -6,7 +6,9 @@ from pathlib import PurePosixPath
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from articles.uploads import NOT_ACCEPTED, open_image
 
 WIDTHS = (480, 960, 1600)
 FORMATS = {"webp": ("WEBP", "image/webp"), "jpg": ("JPEG", "image/jpeg")}
@@ -24,7 +26,12 @@ def make_renditions(original: str) -> list[dict]:
     Returns [{"width", "height", "format", "name"}], smallest first, WebP before JPEG.
     """
     with default_storage.open(original, "rb") as handle:
-        image = ImageOps.exif_transpose(Image.open(handle))  # apply the camera's orientation
+        try:
+            # Only the accepted formats' decoders: whatever is in storage, Ghostscript never runs.
+            opened = open_image(handle)
+        except UnidentifiedImageError:
+            raise UnidentifiedImageError(f"{original}: {NOT_ACCEPTED}") from None
+        image = ImageOps.exif_transpose(opened)  # apply the camera's orientation
         image.load()
     if image.mode not in ("RGB", "L"):
         image = image.convert("RGB")

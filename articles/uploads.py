@@ -13,6 +13,19 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 ACCEPTED = {"JPEG": ("jpg", "image/jpeg"), "PNG": ("png", "image/png"), "WEBP": ("webp", "image/webp"),
             "GIF": ("gif", "image/gif")}
 EXTENSIONS = {"jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "gif": "GIF"}
+NOT_ACCEPTED = "This file is not a JPEG, PNG, WebP or GIF image."
+DAMAGED = "This file is damaged or not a complete image."
+# Only these decoders ever see an upload: Pillow otherwise identifies dozens of formats,
+# some of which hand the file to other programs (EPS to Ghostscript).
+OPEN_FORMATS = tuple(ACCEPTED)
+# How each accepted format's files begin: a file that starts like one but will not open
+# is a damaged image, not an unknown format.
+SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a")
+
+
+def open_image(fp) -> Image.Image:
+    """Open an image with the accepted formats' decoders only (reads the header, decodes nothing)."""
+    return Image.open(fp, formats=OPEN_FORMATS)
 
 
 def clean_hero_image(upload) -> SimpleUploadedFile:
@@ -26,24 +39,28 @@ def clean_hero_image(upload) -> SimpleUploadedFile:
     data = upload.read()
     if data.lstrip()[:5].lower() in (b"<?xml", b"<svg ") or b"<svg" in data[:1024].lower():
         raise ValidationError("SVG images are not accepted: upload a JPEG, PNG, WebP or GIF.", code="svg")
+    too_many_pixels = f"the limit is {settings.NEWSROOM_MAX_IMAGE_PIXELS / 1e6:.0f} megapixels."
     try:
-        with Image.open(io.BytesIO(data)) as probe:
+        with open_image(io.BytesIO(data)) as probe:
             kind, (width, height) = probe.format, probe.size
             if width * height > settings.NEWSROOM_MAX_IMAGE_PIXELS:
-                raise ValidationError(
-                    f"The image is {width}×{height} pixels; the limit is "
-                    f"{settings.NEWSROOM_MAX_IMAGE_PIXELS / 1e6:.0f} megapixels.", code="too_many_pixels")
+                raise ValidationError(f"The image is {width}×{height} pixels; {too_many_pixels}",
+                                      code="too_many_pixels")
             probe.verify()
-        with Image.open(io.BytesIO(data)) as image:
+        with open_image(io.BytesIO(data)) as image:
             image.load()
             upright = ImageOps.exif_transpose(image)
-    except ValidationError:
-        raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
-        raise ValidationError(f"This file is not an image we can read ({type(error).__name__}).",
-                              code="not_an_image") from None
-    if kind not in ACCEPTED:
-        raise ValidationError(f"{kind} images are not accepted: upload a JPEG, PNG, WebP or GIF.", code="format")
+    except Image.DecompressionBombError:
+        # Pillow's own ceiling, far above ours: refused while reading the header.
+        raise ValidationError(f"The image has far too many pixels; {too_many_pixels}",
+                              code="too_many_pixels") from None
+    except UnidentifiedImageError:
+        if _looks_like_accepted(data):
+            raise ValidationError(DAMAGED, code="damaged") from None
+        raise ValidationError(NOT_ACCEPTED, code="format") from None
+    except (OSError, SyntaxError, ValueError):
+        # Raised by verify() and load() on a truncated or corrupt file.
+        raise ValidationError(DAMAGED, code="damaged") from None
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if EXTENSIONS.get(extension) != kind:
         raise ValidationError(
@@ -51,6 +68,11 @@ def clean_hero_image(upload) -> SimpleUploadedFile:
             code="lying_extension")
     ext, content_type = ACCEPTED[kind]
     return SimpleUploadedFile(f"{uuid.uuid4().hex}.{ext}", _reencode(upright, kind), content_type=content_type)
+
+
+def _looks_like_accepted(data: bytes) -> bool:
+    """Whether the file begins as a JPEG, PNG, GIF or WebP does."""
+    return data.startswith(SIGNATURES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
 
 
 def _reencode(image: Image.Image, kind: str) -> bytes:
