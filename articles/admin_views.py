@@ -2,7 +2,7 @@
 restore and the review queue. Every rule is checked again by articles.workflow."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -18,7 +18,12 @@ from articles.views import render_preview, working_copy
 
 
 def _article(model_admin, request, object_id) -> Article:
-    article = get_object_or_404(Article.objects.select_related("live_revision", "submitted_by"), pk=object_id)
+    """The story an address names, or 404 (an id that is not a number included, e.g. "abc")."""
+    try:
+        pk = Article._meta.pk.to_python(object_id)
+    except ValidationError:
+        raise Http404("No story with that id.") from None
+    article = get_object_or_404(Article.objects.select_related("live_revision", "submitted_by"), pk=pk)
     if not model_admin.has_view_permission(request, article):
         raise PermissionDenied
     return article

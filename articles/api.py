@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from articles import links
-from articles.paging import page_of
+from articles.paging import PageNotFound, page_of
 from articles.storyformat import TAKE_KINDS
 from articles.views import live_cards, live_stories, tagged_stories
 
@@ -116,8 +116,11 @@ def article_list(request):
         number = max(int(request.GET.get("page", 1)), 1)
     except ValueError:
         return _error("page and page_size must be whole numbers")
-    page = page_of(live_cards(stories), number, size)
-    if number > 1 and not page.object_list:
+    try:
+        page = page_of(live_cards(stories), number, size)
+    except PageNotFound:  # past any list's end (articles/paging.py): no query is made
+        page = None
+    if number > 1 and not (page and page.object_list):
         return _error(f"page {number} is past the last page", status=404)
 
     def link(n):

@@ -6,11 +6,23 @@ a page fetches one row more than it shows to know whether there is a next one.
 Far into a long list, skipping rows costs reading them (OFFSET): page 2,000 of the front
 page skipped 40,000 whole rows. There the page's ids are found first, from the index alone,
 and only the page's own rows are read.
+
+A page number past MAX_PAGE is not found (404): no list here goes that deep, and the
+OFFSET it asks for would overflow the database's integers (a 500 on PostgreSQL and SQLite).
 """
 
 from dataclasses import dataclass, field
 
+from django.http import Http404
+
 DEEP_ROWS = 500  # from this many rows in, a page's ids are looked up first
+# Deeper than any list goes (two million stories at twenty a page); (MAX_PAGE - 1) times the
+# largest page size stays far inside a 64-bit OFFSET.
+MAX_PAGE = 100_000
+
+
+class PageNotFound(Http404):
+    """A page number past any page a list could have."""
 
 
 @dataclass
@@ -34,11 +46,15 @@ class Page:
 
 
 def page_number(raw) -> int:
-    """A page number from the address (1-based); anything unreadable is 1."""
+    """A page number from the address (1-based); anything unreadable is 1, and a number past
+    MAX_PAGE raises PageNotFound (a 404)."""
     try:
-        return max(int(raw), 1)
+        number = max(int(raw), 1)
     except (TypeError, ValueError):
         return 1
+    if number > MAX_PAGE:
+        raise PageNotFound(f"There is no page {number}: lists end before page {MAX_PAGE + 1:,}.")
+    return number
 
 
 def page_from(rows_between, number, size: int) -> Page:
