@@ -15,12 +15,11 @@ from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from django.utils.http import http_date
 from django.utils.translation import get_language
 from django.utils.xmlutils import SimplerXMLGenerator
-from taggit.models import Tag
 
 from articles import fragments, links
 from articles.cards import card_view, moment
 from articles.models import Desk
-from articles.views import live_stories, tagged_stories
+from articles.views import live_stories, live_tag_or_404, tagged_stories
 
 FEED_SIZE = 30
 
@@ -184,7 +183,7 @@ class DeskFeed(StoryFeed):
 
 class TagFeed(StoryFeed):
     def get_object(self, request, slug):
-        return get_object_or_404(Tag, slug=slug)
+        return live_tag_or_404(slug)
 
     def title(self, obj):
         return f"Newsroom: tagged {obj.name}"

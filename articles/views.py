@@ -3,7 +3,7 @@
 from datetime import datetime
 from functools import partial
 
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Exists, OuterRef, Prefetch
 from django.db.models.functions import TruncMonth
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, render
@@ -96,8 +96,16 @@ def desk_page(request, slug):
                       heading=desk.name, feed_url=reverse("articles:desk_feed", args=[desk.slug]))
 
 
+def live_tag_or_404(slug: str) -> Tag:
+    """The tag at this address if a live story carries it (found through its live tag links),
+    else 404: a tag only drafts, scheduled or unpublished stories carry is not shown. One query,
+    in place of the tag's own lookup."""
+    carried = Tag.objects.filter(Exists(tagged_stories(tag=OuterRef("pk"))))
+    return get_object_or_404(carried, slug=slug)
+
+
 def tag_page(request, slug):
-    tag = get_object_or_404(Tag, slug=slug)
+    tag = live_tag_or_404(slug)
     return _list_page(request, tagged_stories(tag=tag), "articles/list_page.html",
                       heading=f"Tagged “{tag.name}”", feed_url=reverse("articles:tag_feed", args=[tag.slug]))
 

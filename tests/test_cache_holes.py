@@ -2,10 +2,13 @@
 once, tag pages must not show tags that only unpublished stories carry, and query strings a
 page does not read must not make new cache entries."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
-from articles import caching
+from articles import caching, workflow
 from articles.models import Article
 from tests.factories import make_article, make_desk, make_user
 
@@ -100,3 +103,50 @@ def test_deleting_a_draft_leaves_cached_pages_alone(doomed):
     before = caching.generation()
     draft.delete()
     assert caching.generation() == before
+
+
+# Item 9: a tag has a page and feeds only while a live story carries it -----------------------
+
+
+def draft(tag: str) -> Article:
+    return make_article(title="Draft Secret", tags=[tag], published=False)
+
+
+def scheduled(tag: str) -> Article:
+    return make_article(title="Embargoed Secret", tags=[tag], go_live_at=timezone.now() + timedelta(hours=2))
+
+
+def unpublished(tag: str) -> Article:
+    story = make_article(title="Pulled Secret", tags=[tag])
+    workflow.article_unpublish(article=story, user=make_user("Moderators"), reason="Legal hold.")
+    return story
+
+
+def unapproved_retag(tag: str) -> Article:
+    """A live story whose working copy has the tag, not yet approved."""
+    story = make_article(title="Live Story", tags=["harbour"])
+    story.tags.add(tag)
+    return story
+
+
+NOT_LIVE_TAGGINGS = {"draft": draft, "scheduled": scheduled, "unpublished": unpublished,
+                     "unapproved retag": unapproved_retag}
+TAG_DOORS = ["/tags/{}/", "/feeds/tags/{}/rss/", "/feeds/tags/{}/atom/"]
+
+
+@pytest.mark.parametrize("door", TAG_DOORS)
+@pytest.mark.parametrize("story", NOT_LIVE_TAGGINGS)
+def test_a_tag_no_live_story_has_is_not_found(client, story, door):
+    NOT_LIVE_TAGGINGS[story]("merger-talks")
+    response = client.get(door.format("merger-talks"))
+    assert response.status_code == 404
+    assert "merger-talks" not in response.content.decode()
+
+
+@pytest.mark.parametrize("door", TAG_DOORS)
+def test_a_tag_a_live_story_has_is_found(client, door):
+    draft("merger-talks")
+    make_article(title="Merger Agreed", tags=["merger-talks"])
+    response = client.get(door.format("merger-talks"))
+    assert response.status_code == 200
+    assert "Merger Agreed" in response.content.decode()
