@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from articles import workflow
 from articles.models import Article, SlugRedirect
-from articles.uploads import clean_hero_image
+from articles.uploads import HeroImageField, clean_hero_image
 
 
 class ArticleAdminForm(forms.ModelForm):
@@ -18,6 +18,7 @@ class ArticleAdminForm(forms.ModelForm):
     class Meta:
         model = Article
         fields = "__all__"
+        field_classes = {"image": HeroImageField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

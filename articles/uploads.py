@@ -4,6 +4,7 @@ a name we choose, upright and without metadata."""
 import io
 import uuid
 
+from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -21,6 +22,14 @@ OPEN_FORMATS = tuple(ACCEPTED)
 # How each accepted format's files begin: a file that starts like one but will not open
 # is a damaged image, not an unknown format.
 SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a")
+
+
+class HeroImageField(forms.FileField):
+    """The hero image's form field: a plain file field, because Django's ImageField opens every
+    upload with all of Pillow's formats first; `clean_hero_image` opens it with ours only."""
+
+    def widget_attrs(self, widget):
+        return {**super().widget_attrs(widget), "accept": ",".join(ct for _, ct in ACCEPTED.values())}
 
 
 def open_image(fp) -> Image.Image:

@@ -245,10 +245,24 @@ def test_truncated_jpeg_on_the_add_form_is_refused_next_to_the_image_field(edito
     ids=["truncated-png", "png-header-garbage"],
 )
 def test_damaged_png_on_the_change_form_is_refused_next_to_the_image_field(editor_client, content):
-    # Django's own ImageField may refuse these first, in its own words; either way the
-    # refusal is a sentence on the image field and the typed story is kept.
     response, _ = post_to_change_form(editor_client, SimpleUploadedFile("broken.png", content), **TYPED)
-    assert_refused_on_the_image_field(response)
+    assert_refused_on_the_image_field(response, DAMAGED)
+
+
+def test_the_admin_form_opens_uploads_with_the_accepted_decoders_only(editor_client, monkeypatch):
+    # Django's own ImageField would open the upload with every format Pillow knows (reading a
+    # TIFF's header here) before our check; the form's field leaves the opening to us.
+    opened = []
+    real_open = Image.open
+
+    def spying_open(fp, mode="r", formats=None):
+        opened.append(formats)
+        return real_open(fp, mode, formats)
+
+    monkeypatch.setattr(Image, "open", spying_open)
+    response, _ = post_to_change_form(editor_client, SimpleUploadedFile("x.jpg", picture("TIFF")), **TYPED)
+    assert_refused_on_the_image_field(response, NOT_ACCEPTED)
+    assert opened and all(formats is not None and set(formats) <= {"JPEG", "PNG", "WEBP", "GIF"} for formats in opened)
 
 
 # Pixel bombs
