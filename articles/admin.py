@@ -251,6 +251,8 @@ class ArticleAdmin(nested_admin.NestedModelAdmin):
                  name="articles_article_transition"),
             path("<path:object_id>/preview/", view(admin_views.preview_view), name="articles_article_preview"),
             path("<path:object_id>/share/", view(admin_views.share_view), name="articles_article_share"),
+            path("<path:object_id>/share/revoke/", view(admin_views.share_revoke_view),
+                 name="articles_article_share_revoke"),
             path("<path:object_id>/revisions/<int:number>/", view(admin_views.diff_view),
                  name="articles_article_diff"),
             path("<path:object_id>/revisions/<int:number>/restore/", view(admin_views.restore_view),

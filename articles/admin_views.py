@@ -12,7 +12,7 @@ from articles import workflow
 from articles.diffing import snapshot_diff
 from articles.forms import TransitionForm
 from articles.models import Article, Revision
-from articles.previews import preview_url
+from articles.previews import preview_url, share_links_revoke
 from articles.snapshots import article_snapshot
 from articles.views import render_preview, working_copy
 
@@ -77,8 +77,23 @@ def share_view(model_admin, request, object_id):
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     article = _article(model_admin, request, object_id)
+    if article.status == Article.Status.ARCHIVED:  # its links are refused (articles.previews)
+        messages.error(request, f"“{article.title}” is archived, so a share link would not work; "
+                                "reopen it as a draft to share a preview.")
+        return HttpResponseRedirect(_change_url(article))
     link = request.build_absolute_uri(preview_url(article))
     messages.success(request, f"Share preview link (read-only, expires): {link}")
+    return HttpResponseRedirect(_change_url(article))
+
+
+def share_revoke_view(model_admin, request, object_id):
+    """End every share-preview link issued for the story so far; new ones can be made after."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    article = _article(model_admin, request, object_id)
+    share_links_revoke(article=article, user=request.user)
+    messages.success(request, f"Share links revoked: every preview link issued for “{article.title}” so far "
+                              "no longer works.")
     return HttpResponseRedirect(_change_url(article))
 
 

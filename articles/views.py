@@ -17,7 +17,7 @@ from articles import search as story_search
 from articles.caching import refresh_schedule
 from articles.models import Article, Desk, Revision, Section, SlugRedirect
 from articles.paging import page_from, page_of
-from articles.previews import PreviewLinkExpired, PreviewLinkInvalid, preview_target
+from articles.previews import PreviewLinkExpired, PreviewLinkInvalid, link_is_current, preview_target
 from articles.snapshots import article_snapshot
 
 PAGE_SIZE = 20
@@ -171,9 +171,21 @@ def shared_preview(request, token):
         add_never_cache_headers(response)
         return response
     except PreviewLinkInvalid:
-        return render(request, "404.html", status=404)
-    article = working_copy(target["id"], slug=target["slug"])
+        return _preview_not_found(request)
+    try:
+        article = working_copy(target["id"], slug=target["slug"])
+    except Http404:  # the story was deleted (or its slug changed)
+        return _preview_not_found(request)
+    if not link_is_current(target, article):  # revoked, unpublished or archived since
+        return _preview_not_found(request)
     return render_preview(request, article, banner="Shared preview: this version is not published.")
+
+
+def _preview_not_found(request):
+    """A dead share link: the same answer whether it was forged, revoked or its story taken down."""
+    response = render(request, "404.html", status=404)
+    add_never_cache_headers(response)
+    return response
 
 
 def robots_txt(request):

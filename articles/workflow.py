@@ -337,7 +337,8 @@ def article_unpublish(*, article: Article, user, reason: str) -> Transition:
     reason = _comment(reason, "a reason for unpublishing", locked)
     record = _move(locked, user=user, action="unpublish", to=ARCHIVED, comment=reason, live_revision=None,
                    live_from=None, live_until=None, unpublished_at=timezone.now(), has_unpublished_changes=False,
-                   live_slug=None, live_card=None, next_revision=None, next_from=None, next_until=None)
+                   live_slug=None, live_card=None, next_revision=None, next_from=None, next_until=None,
+                   share_links_version=F("share_links_version") + 1)  # ends earlier share-preview links
     _refresh(article)
     return record
 

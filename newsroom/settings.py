@@ -37,7 +37,11 @@ if not SECRET_KEY:
             "SECRET_KEY is not set. Set the SECRET_KEY environment variable "
             "(or DEBUG=1 for local development only)."
         )
-    SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"
+    # Development only: a random key per checkout, made on first run and kept in the
+    # git-ignored file .secret_key (never a constant, which anyone could sign links with).
+    from newsroom.secret_key import development_secret_key
+
+    SECRET_KEY = development_secret_key(BASE_DIR / ".secret_key")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
