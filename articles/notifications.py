@@ -4,6 +4,8 @@ With the default immediate backend they are sent when the transition commits; se
 a queue backend in production. Development prints them to the console.
 """
 
+import re
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mass_mail
@@ -15,6 +17,17 @@ from django.urls import reverse
 def transition_happened(transition_id: int) -> None:
     """Queue the emails for one transition (called on commit by the workflow)."""
     send_transition_emails.enqueue(transition_id)
+
+
+# Line breaks and other control characters, which a mail header cannot hold (Django refuses
+# the message outright): the validators keep them out of titles, and this keeps them out of
+# subjects whatever a story's title holds.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def _subject(text: str) -> str:
+    """A mail subject on one line: each run of control characters becomes one space."""
+    return " ".join(_CONTROL.sub(" ", text).split())
 
 
 def _moderators(exclude_pk):
@@ -44,14 +57,14 @@ def send_transition_emails(transition_id: int) -> int:
     sender = settings.DEFAULT_FROM_EMAIL
     messages = []
     if record.action == "submit":
-        subject = f"[Review] {article.title}"
+        subject = _subject(f"[Review] {article.title}")
         body = f"{actor_name} submitted “{article.title}” for review.\n\nReview it: {link}\n"
         messages = [(subject, body, sender, [u.email]) for u in _moderators(actor.pk if actor else None)]
     elif record.action in ("approve", "request-changes", "unpublish"):
         author = article.created_by or article.submitted_by
         if author and author.email and author != actor:
             subject, body = _author_message(record, article, actor_name, link)
-            messages = [(subject, body, sender, [author.email])]
+            messages = [(_subject(subject), body, sender, [author.email])]
     if messages:
         send_mass_mail(messages, fail_silently=False)
     return len(messages)

@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from articles.validators import control_character_error, is_host_name
+
 VS16 = "\ufe0f"  # emoji variation selector, present or not in real files
 
 TAKE_KINDS = {
@@ -25,6 +27,10 @@ _CREDIT_LINE = re.compile(r"^⚠\ufe0f?\s*(?P<credit>Please credit\b.*?)\s*$", r
 _TAKE_HEADING = re.compile(r"^.{1,80}['’]s Take$")
 _TAKE_POINT = re.compile(r"^(?P<emoji>[^\w\s]{1,3})?\s*(?P<label>[^:]{1,40}?)\s*:\s*(?P<text>.+)$")
 _BULLET = re.compile(r"^[-–•]\s+(?P<text>.*)$")
+# Lines end at LF or CR LF, as editors count them; any other control character but a tab
+# (a lone CR, a vertical tab, a NUL...) is a stray one, refused with its line.
+_LINE_END = re.compile(r"\r?\n")
+_STRAY_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 _SENTENCE_END = (".", "!", "?", "…")
 _CLOSING_QUOTES = ('"', "”", "'", "’", "»", "」", "』")
@@ -121,9 +127,12 @@ def _looks_like_heading(text: str) -> bool:
 
 
 def _fit(text: str, what: str, line: int) -> str:
-    """Refuse a value longer than its column, naming it and its line."""
+    """Refuse a value longer than its column, or holding a tab or other control character (the
+    field is one line), naming it and its line."""
     if len(text) > LIMITS[what]:
         raise StoryFormatError(f"the {what} is {len(text)} characters long; at most {LIMITS[what]} fit", line)
+    if problem := control_character_error(text):
+        raise StoryFormatError(f"the {what}: {problem[0].lower()}{problem[1:]}", line)
     return text
 
 
@@ -164,7 +173,20 @@ def _validate_url(url: str, line: int) -> str:
 
 def _lines(text: str) -> list[_Line]:
     text = text.removeprefix("\ufeff")
-    return [_Line(n, raw.strip()) for n, raw in enumerate(text.splitlines(), start=1)]
+    lines = []
+    for number, raw in enumerate(_LINE_END.split(text), start=1):
+        line = _Line(number, raw.strip())
+        if stray := _STRAY_CONTROL.search(line.text):
+            column = len(raw) - len(raw.lstrip()) + stray.start() + 1
+            raise StoryFormatError(f"a control character ({_control_name(stray.group())}) at character {column}: "
+                                   "remove it (lines end with a line feed only)", number)
+        lines.append(line)
+    return lines
+
+
+def _control_name(character: str) -> str:
+    return {"\r": "carriage return", "\x0b": "vertical tab", "\x0c": "form feed", "\x00": "NUL"}.get(
+        character, f"U+{ord(character):04X}")
 
 
 def parse(text: str) -> StoryData:
@@ -200,6 +222,9 @@ def parse(text: str) -> StoryData:
             remember("'📌 Source:'", line)
             story.source_name = _fit(match.group("name").strip(), "source name", line.number)
             story.source_site = _fit((match.group("site") or "").strip(), "source site", line.number)
+            if story.source_site and not is_host_name(story.source_site):
+                raise StoryFormatError(f"the source site {story.source_site!r} is not a host name such as "
+                                       "www.example.com (no scheme, path, spaces or '@')", line.number)
             footer_started = True
             continue
         if match := _ORIGINAL_LINE.match(text):

@@ -93,3 +93,119 @@ def test_the_admin_own_pages_with_a_bad_id_say_the_story_does_not_exist(client, 
     response = client.get(f"/admin/articles/article/{object_id}/{suffix}", follow=True)
     assert response.status_code == 200
     assert "doesn’t exist" in response.content.decode()
+
+
+# c. Control characters in one-line fields --------------------------------------------------
+
+
+def change_url(article) -> str:
+    return f"/admin/articles/article/{article.pk}/change/"
+
+
+def field_errors(response) -> dict[str, list[str]]:
+    """Every error on the change page, by the field's full name ("title", "sections-0-heading")."""
+    errors = {name: list(messages) for name, messages in response.context["adminform"].form.errors.items()}
+
+    def walk(formset):
+        for form in formset.forms:
+            errors.update({f"{form.prefix}-{name}": list(messages) for name, messages in form.errors.items()})
+            for nested in getattr(form, "nested_formsets", []):
+                walk(nested)
+
+    for inline in response.context["inline_admin_formsets"]:
+        walk(inline.formset)
+    return errors
+
+
+@pytest.fixture
+def editing(client):
+    """An editor on a draft story's change page: (story, the page's form data)."""
+    from tests.formdata import form_fields
+
+    client.force_login(make_user("Editors"))
+    article = make_article(published=False)
+    page = client.get(change_url(article))
+    assert page.status_code == 200
+    return article, form_fields(page.content.decode(), "article_form")
+
+
+@pytest.mark.parametrize("field", ["title", "key_facts-0-label", "sections-0-heading", "sections-0-points-0-label",
+                                   "take-0-title"])
+@pytest.mark.parametrize("control", ["\r\n", "\n", "\r", "\x0b", "\x00"])
+def test_a_one_line_field_with_a_line_break_is_refused_on_that_field(client, editing, field, control):
+    article, data = editing
+    data[field] = f"First half{control}second half"
+    data["lede"] = "A lede I typed with care."
+    response = client.post(change_url(article), data)
+    assert response.status_code == 200
+    errors = field_errors(response)
+    assert list(errors) == [field], errors
+    # A NUL is refused first by the form field itself ("Null characters are not allowed.").
+    assert ("control character" in errors[field][0] and "one line" in errors[field][0]) or control == "\x00"
+    assert "A lede I typed with care." in response.content.decode()  # what was typed is kept
+    article.refresh_from_db()
+    assert article.lede != "A lede I typed with care." and "second half" not in one_line_values(article)
+
+
+def one_line_values(article) -> str:
+    """The story's stored titles, headings and labels, as one string."""
+    values = [article.title, article.take.title, *article.key_facts.values_list("label", flat=True)]
+    for section in article.sections.all():
+        values += [section.heading, *section.points.values_list("label", flat=True)]
+    return " | ".join(values)
+
+
+def test_leading_and_trailing_line_breaks_are_simply_trimmed(client, editing):
+    article, data = editing
+    data["title"] = "\r\nA Title Pasted With Line Breaks\r\n"
+    assert client.post(change_url(article), data).status_code == 302
+    article.refresh_from_db()
+    assert article.title == "A Title Pasted With Line Breaks"
+
+
+@pytest.mark.parametrize(
+    ("place", "text"),
+    [
+        ("headline", "Tidal Power\rComes to the Harbour"),
+        ("key fact label", "- Capa\x0bcity: Three megawatts in total."),
+        ("section heading", "Why the Harbour\x00 Chose Tides"),
+        ("take title", "The Desk's\x1c Take"),
+    ],
+)
+def test_the_importer_names_the_line_of_a_control_character(place, text):
+    from articles.storyformat import StoryFormatError, parse
+    from tests.factories import story_text
+
+    lines = story_text().splitlines()
+    anchors = {"headline": "Tidal Power Comes to the Harbour", "key fact label": "- Capacity: Three megawatts in total.",
+               "section heading": "Why the Harbour Chose Tides", "take title": "The Desk's Take"}
+    number = lines.index(anchors[place]) + 1
+    lines[number - 1] = text
+    with pytest.raises(StoryFormatError) as refused:
+        parse("\n".join(lines) + "\n")
+    assert refused.value.line == number, (place, refused.value)
+    assert "control character" in refused.value.message
+
+
+def test_the_importer_still_reads_windows_line_ends():
+    from articles.storyformat import parse
+    from tests.factories import story_text
+
+    story = parse(story_text().replace("\n", "\r\n"))
+    assert story.title == "Tidal Power Comes to the Harbour" and story.credit.startswith("Please credit")
+
+
+def test_a_notification_subject_never_carries_a_line_break(django_capture_on_commit_callbacks, mailoutbox):
+    from articles import workflow
+    from articles.models import Article
+
+    author, moderator = make_user("Editors"), make_user("Moderators")
+    article = make_article(published=False, created_by=author)
+    Article.objects.filter(pk=article.pk).update(title="Split\r\nBcc: victim@example.com")  # past the validators
+    article.refresh_from_db()
+    workflow.article_saved(article=article, user=author)
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.article_submit(article=article, user=author)
+    assert [m.to for m in mailoutbox] == [[moderator.email]]
+    subject = mailoutbox[0].message()["Subject"]
+    assert "\n" not in subject and "\r" not in subject and subject == "[Review] Split Bcc: victim@example.com"
