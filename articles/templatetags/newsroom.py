@@ -6,6 +6,8 @@ from django import template
 from django.core.files.storage import default_storage
 from django.utils.html import format_html
 
+from articles.validators import is_host_name
+
 register = template.Library()
 
 # The same escapes as Django's json_script: the JSON cannot close the script element.
@@ -33,10 +35,7 @@ def story_jsonld(context, story):
         "articleSection": story.desk.name if story.desk else None,
         "isBasedOn": story.original_url or None,
         "creditText": story.source.credit if story.source and story.source.credit else None,
-        "sourceOrganization": (
-            {"@type": "Organization", "name": story.source.name, "url": f"https://{story.source.site}/"}
-            if story.source else None
-        ),
+        "sourceOrganization": _source_organization(story.source) if story.source else None,
     }
     if story.image:
         data["image"] = [
@@ -50,6 +49,15 @@ def story_jsonld(context, story):
         data["backstory"] = " ".join(f"Update {c.at:%Y-%m-%d}: {c.note}" for c in story.changes if c.kind == "update") or None
     payload = json.dumps({k: v for k, v in data.items() if v not in (None, [], "")}, ensure_ascii=False)
     return format_html('<script type="application/ld+json">{}</script>', _Raw(payload.translate(_JSON_ESCAPES)))
+
+
+def _source_organization(source) -> dict:
+    """The source as a schema.org Organization; its url only when the stored site is a host
+    name (rows from before the check may hold 'trusted.example@evil.example' or a URL)."""
+    organization = {"@type": "Organization", "name": source.name}
+    if is_host_name(source.site):
+        organization["url"] = f"https://{source.site}/"
+    return organization
 
 
 class _Raw(str):
