@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from articles import admin_views, workflow
-from articles.forms import ArticleAdminForm
+from articles.forms import ArticleAdminForm, SourceAdminForm
 from articles.models import Article, Desk, KeyFact, Point, Section, Source, Take, TakePoint
 
 # Rows being moved or deleted are parked this far up while a formset saves, so that the
@@ -229,8 +229,24 @@ class ArticleAdmin(nested_admin.NestedModelAdmin):
                 "workflow_actions": workflow.available_actions(article, request.user),
                 "status_label": article.status_label(),
                 "review_comment": article.review_comment if article.status == Article.Status.DRAFT else "",
+                **self._approval_notes(article, request.user),
             }
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
+
+    @staticmethod
+    def _approval_notes(article, user) -> dict:
+        """Why the story cannot go live yet: its missing attribution (for everyone), and for a
+        moderator, why there is no Approve button on a story in review."""
+        if article.status == Article.Status.ARCHIVED:
+            return {}
+        in_review = article.status == Article.Status.IN_REVIEW
+        attribution = workflow.attribution_refusal(article, "approved" if in_review else "submitted or approved")
+        approve = None
+        if in_review and user.has_perm("articles.approve_article"):
+            approve = workflow.refusal(article, user, "approve")
+            if approve == workflow.attribution_refusal(article, "approved"):
+                approve = None  # the attribution warning says it already
+        return {"attribution_warning": attribution, "approve_refusal": approve}
 
     def history_view(self, request, object_id, extra_context=None):
         return admin_views.history_view(self, request, object_id)
@@ -263,8 +279,23 @@ class ArticleAdmin(nested_admin.NestedModelAdmin):
 
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
+    form = SourceAdminForm
     list_display = ["name", "site", "credit", "story_count"]
     search_fields = ["name", "site"]
+
+    def save_model(self, request, obj, form, change):
+        """Save the source, and record the change in the history of every story using it
+        (readers keep the credit approved with each live version)."""
+        before = None
+        if change:
+            before = Source.objects.select_for_update().filter(pk=obj.pk).values(*workflow.SOURCE_FIELDS).first()
+        super().save_model(request, obj, form, change)
+        if before:
+            count = workflow.source_changed(source=obj, before=before, user=request.user)
+            if count:
+                messages.info(request, f"The change is recorded in the history of {count} "
+                                       f"stor{'y' if count == 1 else 'ies'} using “{obj.name}”; live ones show it "
+                                       "as unpublished changes until a new version is approved.")
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(story_count=Count("articles")).order_by("name")

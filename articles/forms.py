@@ -2,10 +2,11 @@
 form behind each workflow button."""
 
 from django import forms
+from django.db.models import Q
 from django.utils import timezone
 
 from articles import workflow
-from articles.models import Article, SlugRedirect
+from articles.models import Article, SlugRedirect, Source
 from articles.uploads import HeroImageField, clean_hero_image
 
 
@@ -51,6 +52,33 @@ class ArticleAdminForm(forms.ModelForm):
             except workflow.EditConflict as conflict:
                 raise forms.ValidationError(conflict.message, code="edit_conflict") from None
         return cleaned
+
+
+class SourceAdminForm(forms.ModelForm):
+    """A source: its credit condition cannot be removed while stories in review or on the
+    site depend on it (they could not be approved again without one)."""
+
+    class Meta:
+        model = Source
+        fields = ["name", "site", "credit"]
+
+    def clean_credit(self):
+        credit = self.cleaned_data["credit"].strip()
+        if credit or self.instance.pk is None or not self.instance.credit:
+            return credit
+        depending = Article.objects.filter(source=self.instance).filter(
+            Q(status=Article.Status.IN_REVIEW) | Q(live_revision__isnull=False)
+        ).order_by("title").values_list("title", flat=True)
+        titles = list(depending[:6])
+        if titles:
+            named = ", ".join(f"“{title}”" for title in titles[:5]) + (" and more" if len(titles) > 5 else "")
+            raise forms.ValidationError(
+                f"The credit condition cannot be removed while stories in review or on the site use this source "
+                f"({named}): readers must see a credit with each of them. Change it instead, or move those "
+                "stories to another source first.",
+                code="credit_needed",
+            )
+        return credit
 
 
 class LocalDateTimeInput(forms.DateTimeInput):

@@ -10,6 +10,7 @@ from articles.models import Article, Revision, SlugRedirect, Source, Take
 from articles.snapshots import parts_replace, snapshot_data
 from articles.storyformat import StoryData
 from articles.text import paragraphs_to_markdown
+from articles.validators import is_host_name
 
 SLUG_MAX = Article._meta.get_field("slug").max_length
 
@@ -18,6 +19,7 @@ SLUG_MAX = Article._meta.get_field("slug").max_length
 class ImportResult:
     article: Article
     created: bool
+    source_note: str = ""  # how --update-source changed the stored source, if it did
 
 
 def unique_slug(title: str, *, exclude_pk: int | None = None) -> str:
@@ -39,18 +41,60 @@ def _slugs_starting_with(base: str, *, exclude_pk: int | None):
     return slugs.order_by().union(live_slugs.order_by(), old_slugs.order_by()).order_by()
 
 
-def _source_for(story: StoryData) -> Source:
-    source, created = Source.objects.get_or_create(
-        name=story.source_name, defaults={"site": story.source_site, "credit": story.credit}
-    )
-    changed = False
-    for field, value in (("site", story.source_site), ("credit", story.credit)):
-        if value and getattr(source, field) != value:
-            setattr(source, field, value)
-            changed = True
-    if changed and not created:
-        source.save(update_fields=["site", "credit"])
-    return source
+class ImportRefused(Exception):
+    """A story file that is not imported as it stands; `message` says why and what to do."""
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)
+
+
+def _source_for(story: StoryData, *, user, update_source: bool, story_pk: int | None) -> tuple[Source, str]:
+    """The stored source the story names, created from the file if new, and a note when the
+    file's site or credit replaced the stored one (only with `update_source`).
+
+    A stored source is shared by every story from that publication, so the file never
+    rewrites its site or credit silently; a file without a credit line takes the stored one.
+    """
+    name, site, credit = story.source_name, story.source_site, story.credit
+    if site and not is_host_name(site):
+        raise ImportRefused(f"the source site {site!r} is not a host name such as www.example.com "
+                            "(no scheme, path, spaces or '@')")
+    source = Source.objects.filter(name=name).first()
+    if source is None:
+        if not credit:
+            raise ImportRefused(
+                f"the file has no '⚠️ Please credit …' line, and there is no stored source “{name}” to take the "
+                "credit condition from; add the credit line"
+            )
+        return Source.objects.create(name=name, site=site, credit=credit), ""
+    if not credit and not source.credit:
+        raise ImportRefused(
+            f"the file has no '⚠️ Please credit …' line, and the stored source “{name}” has no credit condition; "
+            "add the credit line (and --update-source) or give the source its credit in the admin"
+        )
+    wanted = {field: value for field, value in (("credit", credit), ("site", site))
+              if value and value != getattr(source, field)}
+    if not wanted:
+        return source, ""
+    if not update_source:
+        differs = [
+            f"{'the credit line' if field == 'credit' else 'the site'} differs from the stored source “{name}” "
+            f"(stored: {getattr(source, field) or 'none'}; file: {value})"
+            for field, value in wanted.items()
+        ]
+        raise ImportRefused("; ".join(differs) + "; use --update-source to replace "
+                            + ("them" if len(differs) > 1 else "it"))
+    if not user.has_perm("articles.change_source"):
+        raise workflow.TransitionPermissionError(
+            f"{user.get_username()} may not change sources, so cannot use --update-source.")
+    source = Source.objects.select_for_update().get(pk=source.pk)  # two imports cannot both rewrite it
+    before = {field: getattr(source, field) for field in workflow.SOURCE_FIELDS}
+    for field, value in wanted.items():
+        setattr(source, field, value)
+    source.save(update_fields=list(wanted))
+    workflow.source_changed(source=source, before=before, user=user, exclude_pk=story_pk)
+    return source, workflow.source_change_note(before, source)
 
 
 def story_parts(story: StoryData) -> dict:
@@ -87,13 +131,15 @@ def _already_imported(original_url: str) -> Article | None:
 
 
 @transaction.atomic
-def story_save(*, story: StoryData, user, publish: bool = False) -> ImportResult:
+def story_save(*, story: StoryData, user, publish: bool = False, update_source: bool = False) -> ImportResult:
     """Write a parsed story into an article's working copy, as `user`.
 
     A story whose original URL is already known updates that article's working copy (its
     slug, status and editorial fields such as desk, tags and image stay; its parts are
     replaced); readers keep the live version until a moderator approves the new one.
-    `publish` approves it at once, through the workflow's approve step.
+    `publish` approves it at once, through the workflow's approve step. A file whose site or
+    credit line differs from the stored source's is refused (ImportRefused) unless
+    `update_source`, which replaces them and records that in every story using the source.
     """
     article = _already_imported(story.original_url) if story.original_url else None
     created = article is None
@@ -110,13 +156,14 @@ def story_save(*, story: StoryData, user, publish: bool = False) -> ImportResult
     article.title = story.title
     article.lede = paragraphs_to_markdown(story.lede)
     article.key_facts_heading = story.key_facts_heading
-    article.source = _source_for(story)
+    article.source, source_note = _source_for(story, user=user, update_source=update_source, story_pk=article.pk)
     article.save()
     parts = parts_replace(article, story_parts(story), fresh=created)
     # The snapshot from what was just written, rather than read back part by part.
     data = snapshot_data(article, **parts, tags=[] if created else list(article.tags.all()))
     # This transaction holds the row (locked above, or created here): no second read.
-    workflow.article_saved(article=article, user=user, kind=Revision.Kind.IMPORT, data=data, locked=True)
+    workflow.article_saved(article=article, user=user, kind=Revision.Kind.IMPORT, data=data, locked=True,
+                           note=source_note[: Revision._meta.get_field("note").max_length])
     if publish:
         workflow.article_approve(article=article, user=user, direct=True)
-    return ImportResult(article=article, created=created)
+    return ImportResult(article=article, created=created, source_note=source_note)

@@ -84,7 +84,7 @@ def hostile_story(n: int, payloads: list[str]) -> StoryData:
 
     Key facts, sections (heading, paragraph, points heading, point label and text), lede
     paragraphs and take points take one payload each; the fields a story has only one of
-    (title, key facts heading, take title, source name, site and credit) hold them all,
+    (title, key facts heading, take title, source name and credit) hold them all,
     joined by spaces. Each value starts with the payload(s) and ends with a mark naming its
     field, so that the page can be searched for every field on its own (labels stay bare).
     """
@@ -110,7 +110,8 @@ def hostile_story(n: int, payloads: list[str]) -> StoryData:
         ],
         # A source's name is unique; the story number keeps it so when a field is cut short.
         source_name=fit(Source, "name", f"{n} {joined} ~source"),
-        source_site=fit(Source, "site", f"{joined} ~site"),
+        # A site must be a host name (the importer refuses anything else), so it holds no payload.
+        source_site=f"wire{n}.example",
         credit=fit(Source, "credit", f"{joined} ~credit"),
         original_url=f"https://wire.example/x/{n}",
     )
@@ -305,6 +306,7 @@ def test_script_looking_text_reaches_reader_as_text(client, payloads, moderator)
         key_facts_heading="Key Facts",
         key_facts=[Item(label=f"Fact {i}", text=p) for i, p in enumerate(sample, start=1)],
         source_name="Harbour Wire",
+        credit="Please credit Harbour Wire when republishing.",
         original_url="https://wire.example/x/script-text",
     )
     _, page = publish_and_get(client, story, moderator)

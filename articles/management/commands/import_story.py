@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from django.contrib.auth import get_user_model
 
-from articles.importing import story_save
+from articles.importing import ImportRefused, story_save
 from articles.storyformat import StoryFormatError, parse
 from articles.workflow import WorkflowError
 
@@ -14,7 +14,8 @@ from articles.workflow import WorkflowError
 class Command(BaseCommand):
     help = (
         "Import story files (see story-format.md). Prints each story's public URL path. "
-        "A file whose original URL is already known updates that story."
+        "A file whose original URL is already known updates that story. A file whose site or credit line "
+        "differs from the stored source's is refused unless --update-source is given."
     )
 
     def add_arguments(self, parser):
@@ -23,8 +24,11 @@ class Command(BaseCommand):
                             help="The acting user: author of new stories, editor of updated ones.")
         parser.add_argument("--publish", action="store_true",
                             help="Approve and publish at once (the user must be allowed to approve).")
+        parser.add_argument("--update-source", action="store_true",
+                            help="Let the file's site and credit line replace the stored source's (recorded in "
+                                 "the history of every story using it); without it such a file is refused.")
 
-    def handle(self, *args, files, publish, user, **options):
+    def handle(self, *args, files, publish, user, update_source, **options):
         try:
             actor = get_user_model().objects.get(username=user, is_active=True)
         except get_user_model().DoesNotExist:
@@ -33,13 +37,13 @@ class Command(BaseCommand):
         for name in files:
             try:
                 story = parse(_read(Path(name)))
-                result = story_save(story=story, user=actor, publish=publish)
+                result = story_save(story=story, user=actor, publish=publish, update_source=update_source)
             except StoryFormatError as error:
                 failures += 1
                 where = f"{name}:{error.line}" if error.line else name
                 self.stderr.write(f"{where}: error: {error.message}")
                 continue
-            except WorkflowError as error:
+            except (WorkflowError, ImportRefused) as error:
                 failures += 1
                 self.stderr.write(f"{name}: error: {error.message}")
                 continue
@@ -48,6 +52,8 @@ class Command(BaseCommand):
                 self.stderr.write(f"{name}: error: cannot read the file ({error.strerror or error})")
                 continue
             article = result.article
+            if result.source_note:  # --update-source rewrote the stored source
+                self.stdout.write(f"{name}: {result.source_note}")
             verb = "created" if result.created else "updated"
             self.stdout.write(f"{article.get_absolute_url()}\t{verb}, {article.get_status_display().lower()}")
         if failures:
