@@ -3,11 +3,12 @@
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from articles import workflow
 from articles.models import Article, Revision, SlugRedirect, Source, Take
-from articles.snapshots import parts_replace, snapshot_data
+from articles.snapshots import article_snapshot, parts_replace, snapshot_data
 from articles.storyformat import StoryData
 from articles.text import paragraphs_to_markdown
 from articles.validators import is_host_name
@@ -121,6 +122,55 @@ def story_parts(story: StoryData) -> dict:
     }
 
 
+def _imported_parts(data: dict) -> dict:
+    """What of a snapshot an import replaces (the newsroom's desk, tags, byline and image stay)."""
+    return {
+        "title": data.get("title"), "lede": data.get("lede"), "key_facts_heading": data.get("key_facts_heading"),
+        "key_facts": data.get("key_facts"),
+        "sections": [{k: s.get(k) for k in ("heading", "body", "points_heading", "points")}
+                     for s in data.get("sections", [])],
+        "take": data.get("take"),
+        "source": (data.get("source") or {}).get("name"),
+        "original_url": data.get("original_url"),
+    }
+
+
+def _moment(when) -> str:
+    return timezone.localtime(when).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def edits_since_import(article: Article) -> str | None:
+    """Who changed the story's imported parts since its last import, and when, as a sentence
+    (None when re-importing would lose nothing). A story never imported counts as changed."""
+    current = _imported_parts(article_snapshot(article))
+    since, last_import = [], None  # the content revisions after the last import, newest first
+    for revision in article.revisions.filter(kind__in=workflow.CONTENT_KINDS).select_related("created_by"):
+        if revision.kind == Revision.Kind.IMPORT:
+            last_import = revision
+            break
+        since.append(revision)
+    baseline = _imported_parts(last_import.data) if last_import else None
+    if baseline == current:
+        return None
+    changers = []  # each revision that changed the imported parts
+    for revision in reversed(since):
+        parts = _imported_parts(revision.data)
+        if parts != baseline:
+            changers.append(revision)
+        baseline = parts
+    names = list(dict.fromkeys(r.created_by.get_username() if r.created_by else "someone" for r in changers))
+    if not names:  # changed without a revision: the story's own record is all there is
+        names = [article.updated_by.get_username() if article.updated_by else "someone"]
+    who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    when = _moment(changers[-1].created_at if changers else article.updated_at)
+    if last_import is None:
+        return f"“{article.title}” was not imported from a file but written in the newsroom (last changed by {who} " \
+               f"at {when})"
+    importer = last_import.created_by.get_username() if last_import.created_by else "someone"
+    return f"“{article.title}” was changed by {who} at {when}, after its last import ({importer} at " \
+           f"{_moment(last_import.created_at)})"
+
+
 def _already_imported(original_url: str) -> Article | None:
     """The story already imported from this address, its row locked until the end of the
     transaction; None for a new story."""
@@ -131,7 +181,9 @@ def _already_imported(original_url: str) -> Article | None:
 
 
 @transaction.atomic
-def story_save(*, story: StoryData, user, publish: bool = False, update_source: bool = False) -> ImportResult:
+def story_save(
+    *, story: StoryData, user, publish: bool = False, update_source: bool = False, overwrite: bool = False
+) -> ImportResult:
     """Write a parsed story into an article's working copy, as `user`.
 
     A story whose original URL is already known updates that article's working copy (its
@@ -140,6 +192,8 @@ def story_save(*, story: StoryData, user, publish: bool = False, update_source: 
     `publish` approves it at once, through the workflow's approve step. A file whose site or
     credit line differs from the stored source's is refused (ImportRefused) unless
     `update_source`, which replaces them and records that in every story using the source.
+    A known story whose imported parts someone changed since its last import is refused
+    (ImportRefused, naming who and when) unless `overwrite`.
     """
     article = _already_imported(story.original_url) if story.original_url else None
     created = article is None
@@ -153,6 +207,12 @@ def story_save(*, story: StoryData, user, publish: bool = False, update_source: 
         )
     elif not workflow.can_edit(article, user):
         raise workflow.TransitionPermissionError(workflow.edit_refusal(article, user))
+    notes = []
+    if not created and (edits := edits_since_import(article)):
+        if not overwrite:
+            raise ImportRefused(f"{edits}; importing this file would replace those changes. "
+                                "Use --overwrite to replace them anyway.")
+        notes.append(f"Replaced newsroom changes: {edits}")
     article.title = story.title
     article.lede = paragraphs_to_markdown(story.lede)
     article.key_facts_heading = story.key_facts_heading
@@ -162,8 +222,9 @@ def story_save(*, story: StoryData, user, publish: bool = False, update_source: 
     # The snapshot from what was just written, rather than read back part by part.
     data = snapshot_data(article, **parts, tags=[] if created else list(article.tags.all()))
     # This transaction holds the row (locked above, or created here): no second read.
+    note = "; ".join([*notes, source_note] if source_note else notes)
     workflow.article_saved(article=article, user=user, kind=Revision.Kind.IMPORT, data=data, locked=True,
-                           note=source_note[: Revision._meta.get_field("note").max_length])
+                           note=note[: Revision._meta.get_field("note").max_length])
     if publish:
         workflow.article_approve(article=article, user=user, direct=True)
     return ImportResult(article=article, created=created, source_note=source_note)

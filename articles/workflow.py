@@ -457,13 +457,21 @@ def _revision_create(article: Article, *, user, kind: str, data: dict, note: str
 
 
 CONTENT_IGNORED = {"changes", "published_at", "updated_at", "v"}
+# The revisions that change a working copy's content (an approval only copies it).
+CONTENT_KINDS = (Revision.Kind.SAVE, Revision.Kind.IMPORT, Revision.Kind.RESTORE)
+
+
+def _content(data: dict) -> dict:
+    content = {k: v for k, v in data.items() if k not in CONTENT_IGNORED}
+    if content.get("image"):
+        # Approval adds the hero image's renditions to the live snapshot; they are not content.
+        content["image"] = {k: v for k, v in content["image"].items() if k != "renditions"}
+    return content
 
 
 def same_content(a: dict, b: dict) -> bool:
     """Whether two snapshots carry the same story, ignoring publication bookkeeping."""
-    return {k: v for k, v in a.items() if k not in CONTENT_IGNORED} == {
-        k: v for k, v in b.items() if k not in CONTENT_IGNORED
-    }
+    return _content(a) == _content(b)
 
 
 def article_saved(

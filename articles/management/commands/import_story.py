@@ -14,8 +14,9 @@ from articles.workflow import WorkflowError
 class Command(BaseCommand):
     help = (
         "Import story files (see story-format.md). Prints each story's public URL path. "
-        "A file whose original URL is already known updates that story. A file whose site or credit line "
-        "differs from the stored source's is refused unless --update-source is given."
+        "A file whose original URL is already known updates that story, unless someone changed the story since "
+        "its last import (then --overwrite is needed). A file whose site or credit line differs from the stored "
+        "source's is refused unless --update-source is given."
     )
 
     def add_arguments(self, parser):
@@ -24,11 +25,15 @@ class Command(BaseCommand):
                             help="The acting user: author of new stories, editor of updated ones.")
         parser.add_argument("--publish", action="store_true",
                             help="Approve and publish at once (the user must be allowed to approve).")
+        parser.add_argument("--overwrite", action="store_true",
+                            help="Re-import a known story even if someone changed it since its last import "
+                                 "(their changes are replaced; the history keeps them); without it such a file is "
+                                 "refused.")
         parser.add_argument("--update-source", action="store_true",
                             help="Let the file's site and credit line replace the stored source's (recorded in "
                                  "the history of every story using it); without it such a file is refused.")
 
-    def handle(self, *args, files, publish, user, update_source, **options):
+    def handle(self, *args, files, publish, user, update_source, overwrite, **options):
         try:
             actor = get_user_model().objects.get(username=user, is_active=True)
         except get_user_model().DoesNotExist:
@@ -37,7 +42,8 @@ class Command(BaseCommand):
         for name in files:
             try:
                 story = parse(_read(Path(name)))
-                result = story_save(story=story, user=actor, publish=publish, update_source=update_source)
+                result = story_save(story=story, user=actor, publish=publish, update_source=update_source,
+                                    overwrite=overwrite)
             except StoryFormatError as error:
                 failures += 1
                 where = f"{name}:{error.line}" if error.line else name
