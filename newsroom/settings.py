@@ -206,10 +206,21 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
 }
 
-# Admin login throttling: this many failures for one account or one address within the
-# window locks further attempts for the window.
+# Admin login throttling (newsroom/login_throttle.py): after this many failed attempts for
+# one account, or from one address, within the window, further attempts are refused until
+# the window (counted from the first attempt) ends or `manage.py unlock_login` lifts it. The
+# account's lock does not apply at addresses it signed in from within the last
+# NEWSROOM_LOGIN_KNOWN_ADDRESS_DAYS days; the address lock applies everywhere.
 NEWSROOM_LOGIN_MAX_FAILURES = int(os.environ.get("NEWSROOM_LOGIN_MAX_FAILURES", "5"))
 NEWSROOM_LOGIN_WINDOW_SECONDS = int(os.environ.get("NEWSROOM_LOGIN_WINDOW_SECONDS", "900"))
+NEWSROOM_LOGIN_KNOWN_ADDRESS_DAYS = int(os.environ.get("NEWSROOM_LOGIN_KNOWN_ADDRESS_DAYS", "30"))
+# The client's address is REMOTE_ADDR unless proxies are in front: set NEWSROOM_TRUSTED_PROXIES
+# to how many (each appending the address it was reached from to X-Forwarded-For; 1 for one
+# TLS proxy), and the client is that many entries from the right of X-Forwarded-For. With 0
+# the header is ignored; a number larger than the real one lets clients choose their address.
+NEWSROOM_TRUSTED_PROXIES = int(os.environ.get("NEWSROOM_TRUSTED_PROXIES", "0"))
+if NEWSROOM_TRUSTED_PROXIES < 0:
+    raise ImproperlyConfigured("NEWSROOM_TRUSTED_PROXIES is the number of proxies in front (0 or more).")
 
 # Hero image uploads.
 NEWSROOM_MAX_IMAGE_BYTES = int(os.environ.get("NEWSROOM_MAX_IMAGE_BYTES", str(10 * 1024 * 1024)))
