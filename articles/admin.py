@@ -4,7 +4,9 @@ workflow's buttons; the workflow screens themselves are in admin_views."""
 import nested_admin
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import SuspiciousOperation, ValidationError
 from django.db.models import Count, F
+from django.forms.models import BaseModelFormSet
 from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
@@ -18,7 +20,80 @@ from articles.models import Article, Desk, KeyFact, Point, Section, Source, Take
 _PARKING_OFFSET = 1_000_000
 
 
-class OrderedInlineFormSet(nested_admin.formsets.NestedInlineFormSet):
+class StoryPartFormSet(nested_admin.formsets.NestedInlineFormSet):
+    """Edits only this parent's own rows: each posted row id must name one of them.
+
+    nested_admin looks posted ids up among every row of the model (so that a row dragged to
+    another parent moves with it), which let a forged row change, move in or delete another
+    story's part. Here a loaded row names one of this parent's rows, once; an added row
+    names none; anything else is a form error, so the whole change form saves nothing.
+    """
+
+    def get_queryset(self):
+        # Django's lookup, the rows of this parent (BaseInlineFormSet filters the queryset
+        # by it), instead of nested_admin's lookup of whichever ids were posted.
+        return BaseModelFormSet.get_queryset(self)
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        # Django's id field accepts any row of the model, and nested_admin saves an added
+        # row over the row its id names.
+        loaded = index is not None and index < self.initial_form_count()
+        form.fields[self._pk_field.name].queryset = (
+            self.get_queryset() if loaded else self.model._default_manager.none()
+        )
+
+    def clean(self):
+        super().clean()
+        # Checked on the posted ids, not on the id fields' errors: formsets skip the errors
+        # of rows marked for deletion, and nested_admin those of rows it shows read-only.
+        refusals, seen = [], set()
+        for index, form in enumerate(self.forms):
+            refusal = self._refusal(form, index, seen)
+            if refusal:
+                refusals.append(refusal)
+        if refusals:
+            raise ValidationError(refusals)
+
+    def _refusal(self, form, index, seen: set) -> str:
+        """Why this row's posted id is refused, or "" when it is not."""
+        raw = form[self._pk_field.name].data
+        if raw in (None, ""):
+            return ""
+        try:
+            pk = self._get_to_python(self._pk_field)(raw)
+        except ValidationError:
+            pk = None
+        part = self.model._meta.verbose_name
+        if pk is None or self._existing_object(pk) is None:
+            parent_meta = self.fk.related_model._meta
+            parent, parents = (("story", "stories") if self.fk.related_model is Article
+                               else (parent_meta.verbose_name, parent_meta.verbose_name_plural))
+            named = f"{part.capitalize()} {pk}" if pk is not None else f"A {part}"
+            return (f"{named} does not belong to this {parent}; nothing was saved. Parts cannot be moved "
+                    f"between {parents}: delete the {part} where it is and add it where it should be.")
+        if index >= self.initial_form_count() or pk in seen:
+            return (f"{part.capitalize()} {pk} was sent twice; nothing was saved. Reload the page and make "
+                    f"the change again.")
+        seen.add(pk)
+        return ""
+
+    # A last guard where rows are written, should a save ever run without validation.
+
+    def save_existing(self, form, obj, commit=True):
+        self._require_own(obj)
+        return super().save_existing(form, obj, commit)
+
+    def delete_existing(self, obj, commit=True):
+        self._require_own(obj)
+        super().delete_existing(obj, commit)
+
+    def _require_own(self, obj):
+        if self._existing_object(obj.pk) is None:
+            raise SuspiciousOperation(f"{self.model.__name__} {obj.pk} is not a row of {self.instance!r}.")
+
+
+class OrderedInlineFormSet(StoryPartFormSet):
     """Keeps (parent, position) unique while rows are reordered, added and deleted.
 
     nested_admin renumbers positions 0..n-1 from the order on the page, so duplicate
@@ -118,6 +193,7 @@ class TakePointInline(OrderedInlineMixin, nested_admin.NestedTabularInline):
 
 class TakeInline(LockedWithStoryMixin, nested_admin.NestedStackedInline):
     model = Take
+    formset = StoryPartFormSet
     fields = ["title"]
     inlines = [TakePointInline]
     max_num = 1
