@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -160,19 +161,33 @@ def _guard_approve(article, user, *, direct: bool = False):
     _require(user, "approve_article", "approve stories")
     allowed = (IN_REVIEW, DRAFT, PUBLISHED) if direct else (IN_REVIEW,)
     _require_state(article, allowed, "approve")
-    if (
-        article.status == IN_REVIEW
-        and settings.NEWSROOM_FOUR_EYES
-        and article.submitted_by_id is not None
-        and article.submitted_by_id == user.pk
-    ):
-        raise TransitionPermissionError(
-            f"{_name(user)} submitted “{article.title}” and cannot also approve it: another moderator must "
-            "(the four-eyes rule)."
-        )
+    if settings.NEWSROOM_FOUR_EYES:
+        _require_second_person(article, user)
     if article.image and not article.image_alt.strip():
         raise TransitionNotAllowed(f"“{article.title}” has a hero image without alt text; add it before publishing.")
     _require_attribution(article, "approved")
+
+
+def _require_second_person(article, user):
+    """The four-eyes rule: the approver is neither the submitter of a story in review nor the
+    last person who changed its content (the author of its latest save, import or restore)."""
+    submitter_id = article.submitted_by_id if article.status == IN_REVIEW else None
+    last = article.revisions.filter(kind__in=CONTENT_KINDS).values_list("created_by_id", "created_at").first()
+    writer_id, changed_at = last if last else (None, None)
+    if user.pk not in (submitter_id, writer_id):
+        return
+    if user.pk == submitter_id:
+        why = f"{_name(user)} submitted “{article.title}”"
+    else:
+        when = timezone.localtime(changed_at).strftime("%Y-%m-%d %H:%M %Z")
+        why = f"{_name(user)} made the last change to “{article.title}” (at {when})"
+    users = {u.pk: u for u in get_user_model().objects.filter(pk__in=[submitter_id, writer_id])}
+    barred = list(dict.fromkeys(_name(users.get(pk)) for pk in (submitter_id, writer_id) if pk in users))
+    raise TransitionPermissionError(
+        f"{why} and so cannot also approve it: another moderator must, anyone but {' or '.join(barred)} "
+        "(the four-eyes rule: the approver is neither the submitter nor the last person who changed the story; "
+        "NEWSROOM_FOUR_EYES=0 turns it off for a one-person newsroom)."
+    )
 
 
 def _guard_unpublish(article, user):
@@ -318,7 +333,7 @@ def article_approve(
     """Approve the working copy: take an immutable revision and make it live now or at `go_live_at`.
 
     `direct` publishes a draft without a review step (import_story --publish); the four-eyes
-    rule applies to submissions, so it has nothing to check there.
+    rule still applies: the approver may not be the last person who changed the content.
     """
     locked = _locked(article)
     _guard_approve(locked, user, direct=direct)

@@ -59,9 +59,22 @@ def test_import_creates_article_with_all_parts_and_prints_its_path(tmp_path):
     assert article.original_url == "https://harbour.example/stories/tidal?ref=rss&utm=1"
 
 
-def test_publish_flag_makes_story_live(tmp_path):
+def test_publish_flag_makes_story_live_in_a_one_person_newsroom(tmp_path, settings):
+    settings.NEWSROOM_FOUR_EYES = False  # with the rule on, a second moderator approves (test_four_eyes)
     run_import(write(tmp_path, "a.txt", story_text()), publish=True)
     assert Article.objects.live().count() == 1
+
+
+def imported_and_approved(path, users):
+    """Imported by the editor, approved by the moderator: two people (the four-eyes rule)."""
+    from articles import workflow
+
+    out, err, error = run_import(path)
+    assert error is None, err
+    article = Article.objects.get()
+    workflow.article_approve(article=article, user=users["moderator"], direct=True)
+    article.refresh_from_db()
+    return article
 
 
 def test_reimport_same_original_url_updates_instead_of_duplicating(tmp_path):
@@ -134,10 +147,9 @@ def test_missing_file_is_reported(tmp_path):
     assert error is not None and "nope.txt: error: cannot read" in err
 
 
-def test_sample_story_imports(shared_file):
-    out, err, error = run_import(shared_file("stories/longgang.txt"), publish=True)
-    assert error is None, err
-    article = Article.objects.get()
+def test_sample_story_imports(shared_file, users):
+    article = imported_and_approved(shared_file("stories/longgang.txt"), users)
+    assert article.is_live
     assert article.sections.count() == 5
     assert Point.objects.filter(section__article=article).count() == 12
     assert article.take.points.count() == 3
@@ -162,9 +174,8 @@ def test_unknown_user_is_refused(tmp_path):
     assert error is not None and "ghost" in str(error)
 
 
-def test_reimport_of_live_story_changes_only_the_working_copy(tmp_path, client):
-    run_import(write(tmp_path, "a.txt", story_text()), publish=True)
-    article = Article.objects.get()
+def test_reimport_of_live_story_changes_only_the_working_copy(tmp_path, client, users):
+    article = imported_and_approved(write(tmp_path, "a.txt", story_text()), users)
     run_import(write(tmp_path, "a.txt", story_text(title="A Rewritten Headline")))
     article.refresh_from_db()
     assert article.title == "A Rewritten Headline" and article.has_unpublished_changes
@@ -182,11 +193,10 @@ def test_reimport_of_story_in_review_is_refused_for_editors(tmp_path, users):
     assert Article.objects.get().title == "Tidal Power Comes to the Harbour"
 
 
-def test_reimport_keeps_editorial_fields(tmp_path):
+def test_reimport_keeps_editorial_fields(tmp_path, users):
     from tests.factories import make_desk
 
-    run_import(write(tmp_path, "a.txt", story_text()), publish=True)
-    article = Article.objects.get()
+    article = imported_and_approved(write(tmp_path, "a.txt", story_text()), users)
     desk = make_desk()
     article.desk, article.byline = desk, "Ana Reyes"
     article.save()

@@ -766,7 +766,8 @@ def test_import_with_publish_is_refused_for_an_editor(story_file):
     assert not Article.objects.exists(), "a refused import left a story behind"
 
 
-def test_import_with_publish_works_for_a_moderator(story_file):
+def test_import_with_publish_works_for_a_moderator_with_the_four_eyes_rule_off(story_file, settings):
+    settings.NEWSROOM_FOUR_EYES = False  # on, a second moderator must approve (tests/test_four_eyes.py)
     moderator = make_user("Moderators")
     out, err, error = run("import_story", str(story_file), "--user", moderator.username, "--publish")
     assert error is None, err

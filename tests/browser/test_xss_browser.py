@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 import pytest
 from django.test import Client
 
+from articles import workflow
 from articles.importing import story_save
 from tests.factories import make_user
 from tests.test_xss import hostile_story, load_payloads
@@ -200,7 +201,10 @@ class Site:
     def import_stories(self, payloads: list[str], first: int) -> None:
         for n, batch in enumerate(chunks(payloads, PER_IMPORTED_STORY), start=first):
             story = hostile_story(n, batch)
-            self.imported.append(story_save(story=story, user=self.moderator, publish=True).article)
+            # Imported by the editor, approved by the moderator: two people (the four-eyes rule).
+            article = story_save(story=story, user=self.editor).article
+            workflow.article_approve(article=article, user=self.moderator, direct=True)
+            self.imported.append(article)
 
     def admin_stories(self, payloads: list[str], first: int) -> None:
         pages = Pages(payloads)  # tests/test_xss_admin.py checks these pages; here the browser does

@@ -3,6 +3,11 @@
 Stories have every part, tags, desks and sources; most are live, with a share of drafts,
 stories in review and scheduled ones. Rows are written in bulk, in batches, each batch in
 one transaction; a progress bar shows how far it has gone.
+
+A bench tool, not an editorial one: it writes rows and approval revisions directly (no
+user, no Transition record, no notification) and so bypasses the workflow and its rules,
+the four-eyes rule included; every seeded story still carries a source with a credit
+condition and an original URL. Never run it on a newsroom's real database.
 """
 
 import random
