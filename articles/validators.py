@@ -25,8 +25,9 @@ class NoControlCharacters:
         match = _CONTROL.search(value or "")
         if match:
             found = {"\n": "line feed", "\r": "carriage return", "\t": "tab"}.get(match.group(), repr(match.group()))
-            raise ValidationError(self.message.format(found=found, position=match.start() + 1), code=self.code,
-                                  params={"value": value})
+            # Formatted here, without params: Django would %-format the message with them,
+            # and the message must not be re-read as a format string.
+            raise ValidationError(self.message.format(found=found, position=match.start() + 1), code=self.code)
 
     def __eq__(self, other):
         return isinstance(other, NoControlCharacters)
@@ -54,7 +55,7 @@ class HostName:
 
     def __call__(self, value):
         if value and not is_host_name(value):
-            raise ValidationError(self.message.format(value=value[:100]), code=self.code, params={"value": value})
+            raise ValidationError(self.message.format(value=value[:100]), code=self.code)
 
     def __eq__(self, other):
         return isinstance(other, HostName)

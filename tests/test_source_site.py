@@ -130,3 +130,9 @@ def test_the_api_does_not_turn_a_bad_site_into_an_address():
     for url in (reverse("articles:api_list"), reverse("articles:api_detail", kwargs={"slug": article.slug})):
         data = json.loads(Client().get(url).content)
         assert not [u for u in urls_in(data) if "evil.example" in u], url
+
+
+def test_a_refused_site_with_a_percent_sign_is_reported_not_crashed(admin_client):
+    # The refusal quotes the value: a '%' in it must not be read as a format directive.
+    response = admin_client.post("/admin/articles/source/add/", {"name": "Percent", "site": "100%<s>.example", "credit": "c"})
+    assert response.status_code == 200 and "host name" in response.content.decode()

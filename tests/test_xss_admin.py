@@ -306,6 +306,11 @@ def post_ok(client, url: str, data: dict, what: str):
 def admin_source(client, pages, n: int, payloads: list[str]) -> Source:
     data = {"name": f"S{n} " + pack(payloads, 190, 6), "site": pack(payloads, 200, 7),
             "credit": pack(payloads, 300, 8)}
+    # A site is a host name: a hostile one is refused, and the refusal page is inert too.
+    refused = client.post("/admin/articles/source/add/", data)
+    assert refused.status_code == 200 and "host name" in page_text(refused)
+    pages.admin(f"story {n} source refused (hostile site)", page_text(refused))
+    data["site"] = f"xss{n}.example"
     added = post_ok(client, "/admin/articles/source/add/", data, "the new source")
     pages.admin(f"story {n} source added (message)", page_text(added))
     source = Source.objects.get(name=data["name"])
