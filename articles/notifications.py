@@ -2,21 +2,73 @@
 
 With the default immediate backend they are sent when the transition commits; set TASKS to
 a queue backend in production. Development prints them to the console.
+
+E-mails that cannot be sent (or queued) never undo the transition: the error is logged, and
+the person who acted is told (newsroom.middleware.NotificationFailuresMiddleware shows what
+`failures_collected()` gathers during their request).
 """
 
+import logging
 import re
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mass_mail
 from django.db.models import Q
-from django.tasks import task
+from django.tasks import TaskResultStatus, task
 from django.urls import reverse
+
+logger = logging.getLogger(__name__)
+
+# Sentences for the person acting, one per transition whose e-mails failed, while a
+# failures_collected() block runs; None outside one.
+_failures: ContextVar[list[str] | None] = ContextVar("notification_failures", default=None)
+
+_DONE = {"submit": "submitted for review", "approve": "approved", "request-changes": "sent back to draft",
+         "unpublish": "unpublished"}
+
+
+@contextmanager
+def failures_collected():
+    """Gather, into the list this yields, a sentence for each transition in the block whose
+    e-mails could not be sent or queued."""
+    failures: list[str] = []
+    token = _failures.set(failures)
+    try:
+        yield failures
+    finally:
+        _failures.reset(token)
 
 
 def transition_happened(transition_id: int) -> None:
-    """Queue the emails for one transition (called on commit by the workflow)."""
-    send_transition_emails.enqueue(transition_id)
+    """Queue the emails for one transition (called on commit by the workflow); a failure is
+    logged and reported to failures_collected(), and the transition stands."""
+    try:
+        result = send_transition_emails.enqueue(transition_id)
+    except Exception as error:  # noqa: BLE001 - whatever the queue raises, the step is done
+        logger.exception("The e-mails for transition %s could not be queued", transition_id)
+        _report(transition_id, f"could not be queued ({error})")
+        return
+    if result.status == TaskResultStatus.FAILED:  # run here and then (immediate backend); the task logged it
+        _report(transition_id, f"could not be sent ({result.errors[-1].traceback.strip().splitlines()[-1]})")
+
+
+def _report(transition_id: int, what_happened: str) -> None:
+    failures = _failures.get()
+    if failures is None:
+        return
+    from articles.models import Transition
+
+    record = Transition.objects.select_related("article").filter(pk=transition_id).first()
+    if record is None:
+        return
+    whom = "the moderators" if record.action == "submit" else "its author"
+    failures.append(
+        f"“{record.article.title}” was {_DONE.get(record.action, 'changed')}, but the e-mail to {whom} "
+        f"{what_happened[:300]}. Please let them know another way; the error is in the server log."
+    )
 
 
 # Line breaks and other control characters, which a mail header cannot hold (Django refuses
@@ -66,7 +118,12 @@ def send_transition_emails(transition_id: int) -> int:
             subject, body = _author_message(record, article, actor_name, link)
             messages = [(_subject(subject), body, sender, [author.email])]
     if messages:
-        send_mass_mail(messages, fail_silently=False)
+        try:
+            send_mass_mail(messages, fail_silently=False)
+        except Exception:
+            logger.exception("The %s e-mails about “%s” (transition %s, %d messages) could not be sent",
+                             record.action, article.title, record.pk, len(messages))
+            raise  # the task fails, and its result says so
     return len(messages)
 
 

@@ -70,9 +70,11 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
+    "newsroom.middleware.FormTooLargeMiddleware",  # reads the form before the CSRF check does
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "newsroom.middleware.NotificationFailuresMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -117,6 +119,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_boo
         "timeout": 10,
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Concurrent saves wait their turn instead of failing with "database is locked": each
+    # transaction takes the write lock as it begins (a read cannot then fail to upgrade) and
+    # waits up to SQLITE_TIMEOUT seconds for it, while WAL lets readers read meanwhile.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "transaction_mode": "IMMEDIATE",
+        "timeout": float(os.environ.get("SQLITE_TIMEOUT", "20")),
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    })
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
@@ -225,7 +236,11 @@ if NEWSROOM_TRUSTED_PROXIES < 0:
 # Hero image uploads.
 NEWSROOM_MAX_IMAGE_BYTES = int(os.environ.get("NEWSROOM_MAX_IMAGE_BYTES", str(10 * 1024 * 1024)))
 NEWSROOM_MAX_IMAGE_PIXELS = int(os.environ.get("NEWSROOM_MAX_IMAGE_PIXELS", str(40_000_000)))
-DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# A form's fields, uploaded files apart: a larger form gets a page that says these limits
+# (newsroom.middleware.FormTooLargeMiddleware). A story with very many sections and points
+# can need more fields.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(float(os.environ.get("NEWSROOM_MAX_FORM_MB", "5")) * 1024 * 1024)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = int(os.environ.get("NEWSROOM_MAX_FORM_FIELDS", "1000"))
 
 # django-taggit: tags are case-insensitive ("AI" and "ai" are one tag).
 TAGGIT_CASE_INSENSITIVE = True

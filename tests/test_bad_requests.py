@@ -2,8 +2,19 @@
 numbers, non-numeric story ids in the admin's addresses, control characters in one-line
 fields, failed notification e-mails, over-large forms and SQLite write contention."""
 
-import pytest
+import json
+import os
+import shutil
+import smtplib
+import subprocess
+import sys
+from pathlib import Path
 
+import pytest
+from django.core.mail.backends.base import BaseEmailBackend
+from django.tasks.backends.base import BaseTaskBackend
+
+from articles.models import Article
 from tests.factories import make_article, make_desk, make_user
 
 pytestmark = pytest.mark.django_db
@@ -209,3 +220,177 @@ def test_a_notification_subject_never_carries_a_line_break(django_capture_on_com
     assert [m.to for m in mailoutbox] == [[moderator.email]]
     subject = mailoutbox[0].message()["Subject"]
     assert "\n" not in subject and "\r" not in subject and subject == "[Review] Split Bcc: victim@example.com"
+
+
+# d. A failed notification is logged and shown to the person who acted --------------------
+
+
+class RefusingMailBackend(BaseEmailBackend):
+    """A mail server that hangs up on every message."""
+
+    def send_messages(self, email_messages):
+        raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+
+
+class UnreachableQueueBackend(BaseTaskBackend):
+    """A task queue that cannot be reached."""
+
+    def enqueue(self, task, args, kwargs):
+        raise ConnectionError("the task queue is unreachable")
+
+
+@pytest.fixture
+def in_review():
+    """A story its author has submitted, and a moderator to act on it."""
+    from articles import workflow
+
+    author, moderator = make_user("Editors"), make_user("Moderators")
+    article = make_article(published=False, created_by=author, title="Harbour Story In Review")
+    workflow.article_saved(article=article, user=author)
+    workflow.article_submit(article=article, user=author)
+    return article, moderator
+
+
+def approve_in_admin(client, article, moderator):
+    client.force_login(moderator)
+    return client.post(f"/admin/articles/article/{article.pk}/transition/approve/", {}, follow=True)
+
+
+# The e-mails go out when the approval commits, inside the request: a real commit is needed.
+transactional = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@transactional
+def test_a_notification_the_mail_server_refuses_is_logged_and_shown_to_the_moderator(client, in_review, settings,
+                                                                                      caplog):
+    article, moderator = in_review
+    settings.MAILERS = {"default": {"BACKEND": f"{__name__}.RefusingMailBackend"}}
+    response = approve_in_admin(client, article, moderator)
+    assert response.status_code == 200
+    article.refresh_from_db()
+    assert article.status == Article.Status.PUBLISHED  # the approval stands
+    logged = [r for r in caplog.records if r.name == "articles.notifications" and r.levelname == "ERROR"]
+    assert logged and logged[0].exc_info and "Harbour Story In Review" in logged[0].getMessage()
+    page = response.content.decode()
+    assert "Approve and publish: done." in page
+    assert "was approved, but the e-mail to its author could not be sent" in page
+    assert "SMTPServerDisconnected: Connection unexpectedly closed" in page
+
+
+@transactional
+def test_a_notification_that_cannot_be_queued_is_logged_and_shown_to_the_moderator(client, in_review, settings,
+                                                                                    caplog):
+    article, moderator = in_review
+    settings.TASKS = {"default": {"BACKEND": f"{__name__}.UnreachableQueueBackend"}}
+    response = approve_in_admin(client, article, moderator)
+    assert response.status_code == 200
+    article.refresh_from_db()
+    assert article.status == Article.Status.PUBLISHED
+    logged = [r for r in caplog.records if r.name == "articles.notifications" and r.levelname == "ERROR"]
+    assert logged and logged[0].exc_info
+    assert "the e-mail to its author could not be queued (the task queue is unreachable)" in response.content.decode()
+
+
+@transactional
+def test_a_notification_sent_shows_no_warning(client, in_review, mailoutbox):
+    article, moderator = in_review
+    response = approve_in_admin(client, article, moderator)
+    assert "could not be sent" not in response.content.decode()
+    assert [m.to for m in mailoutbox][-1] == [article.created_by.email]
+
+
+# e. A form over the size limits gets a page that says the limit and what to do -------------
+
+
+def test_a_story_form_over_the_size_limit_gets_a_page_naming_the_limit(client, editing, settings):
+    article, data = editing
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+    data["lede"] = "A very long lede. " * 70_000  # about 1.2 MB
+    response = client.post(change_url(article), data)
+    assert response.status_code == 413
+    page = response.content.decode()
+    assert "1 MB" in page and "NEWSROOM_MAX_FORM_MB" in page and "Nothing was saved" in page
+    assert "Traceback" not in page
+
+
+def test_a_urlencoded_post_over_the_size_limit_gets_the_same_page(client, editing, settings):
+    article, data = editing
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+    body = "lede=" + "x" * (5 * 1024 * 1024 + 1)
+    response = client.post(change_url(article), body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 413 and "5 MB" in response.content.decode()
+
+
+def test_a_story_form_with_too_many_fields_gets_a_page_naming_the_limit(client, editing, settings):
+    article, data = editing
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 100
+    for n in range(200):
+        data[f"extra-{n}"] = "x"
+    response = client.post(change_url(article), data)
+    assert response.status_code == 413
+    page = response.content.decode()
+    assert "100 fields" in page and "NEWSROOM_MAX_FORM_FIELDS" in page
+
+
+def test_a_form_within_the_limits_saves_as_before(client, editing):
+    article, data = editing
+    data["title"] = "A Title Within Every Limit"
+    assert client.post(change_url(article), data).status_code == 302
+
+
+# f. SQLite write contention: writers wait their turn, and never get a 500 ------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def sqlite_race(database: Path, *args: str) -> dict:
+    """Run tests/sqlite_contention.py on a SQLite file in a process of its own."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "newsroom.settings_test", "LOG_LEVEL": "CRITICAL"}
+    done = subprocess.run([sys.executable, "-m", "tests.sqlite_contention", str(database), *args], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.splitlines()[-1]) if not args or args[0] != "--migrate" else {}
+
+
+@pytest.fixture(scope="module")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    database = tmp_path_factory.mktemp("sqlite") / "migrated.sqlite3"
+    sqlite_race(database, "--migrate")
+    return database
+
+
+@pytest.fixture
+def sqlite_file(migrated_sqlite, tmp_path) -> Path:
+    """A fresh copy of the migrated SQLite database."""
+    database = tmp_path / "newsroom.sqlite3"
+    shutil.copy(migrated_sqlite, database)
+    return database
+
+
+def test_two_editors_saving_one_story_at_once_on_sqlite_get_the_edit_conflict_message(sqlite_file):
+    outcome = sqlite_race(sqlite_file)
+    assert sorted(outcome["statuses"]) == [200, 302], outcome["statuses"]
+    loser = outcome["statuses"].index(200)
+    assert "changed this story" in outcome["refusal"][loser]  # the form again, saying who changed it
+    winner = 1 - loser
+    assert outcome["titles"] == [f"Title Saved By Editor {winner + 1}"]
+
+
+def test_two_editors_saving_two_stories_at_once_on_sqlite_both_save(sqlite_file):
+    outcome = sqlite_race(sqlite_file, "--stories", "2")
+    assert outcome["statuses"] == [302, 302]
+    assert outcome["titles"] == ["Title Saved By Editor 1", "Title Saved By Editor 2"]
+
+
+def test_two_moderators_approving_at_once_on_sqlite_publish_once(sqlite_file):
+    outcome = sqlite_race(sqlite_file, "--approve")
+    assert sorted(outcome["statuses"]) == [200, 302], outcome["statuses"]
+    refusal = outcome["refusal"][outcome["statuses"].index(200)]
+    assert "published" in refusal or "changed by someone else" in refusal, refusal
+    assert outcome["status"] == ["published"]
+
+
+def test_a_write_that_waits_too_long_on_sqlite_says_nothing_was_saved(sqlite_file):
+    outcome = sqlite_race(sqlite_file, "--timeout", "0.1")
+    assert sorted(outcome["statuses"]) == [302, 503], outcome["statuses"]
+    assert outcome["busy"][outcome["statuses"].index(503)]
