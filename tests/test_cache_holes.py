@@ -2,14 +2,19 @@
 once, tag pages must not show tags that only unpublished stories carry, and query strings a
 page does not read must not make new cache entries."""
 
+import os
 from datetime import timedelta
 
 import pytest
-from django.test import Client
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
+from django.http import HttpResponse
+from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from articles import caching, workflow
 from articles.models import Article
+from articles.views import PAGE_SIZE
 from tests.factories import make_article, make_desk, make_user
 
 pytestmark = pytest.mark.django_db
@@ -150,3 +155,115 @@ def test_a_tag_a_live_story_has_is_found(client, door):
     response = client.get(door.format("merger-talks"))
     assert response.status_code == 200
     assert "Merger Agreed" in response.content.decode()
+
+
+# Item 11: pages are kept under the query parameters they read, and no others ----------------
+
+
+def page_entries() -> int:
+    """How many pages the page cache holds (the test settings' local-memory cache)."""
+    cache = caches["default"]
+    if not isinstance(cache, LocMemCache):
+        pytest.skip("counts the entries of the local-memory cache")
+    return sum(1 for key in cache._cache if "newsroom:page:" in key)
+
+
+@pytest.fixture
+def paged_site():
+    """A desk and tag with more stories than a page shows, and one story found by search."""
+    desk = make_desk(name="Harbour", slug="harbour")
+    stories = [make_article(title=f"Harbour Story {n:02d}", slug=f"harbour-{n}", desk=desk, tags=["ferries"],
+                            parts=False) for n in range(PAGE_SIZE + 1)]
+    make_article(title="Wombat Sighting", slug="wombat-sighting", lede="A wombat was seen on the ferry.", desk=desk,
+                 tags=["ferries"])
+    return stories
+
+
+def every_page(story_slug: str) -> list[str]:
+    month = timezone.now()
+    return ["/", f"/articles/{story_slug}/", "/desks/harbour/", "/tags/ferries/", "/archive/",
+            f"/archive/{month.year}/{month.month}/", "/search/?q=wombat", "/feeds/rss/", "/feeds/atom/",
+            "/feeds/desks/harbour/rss/", "/feeds/tags/ferries/atom/", "/api/articles/",
+            f"/api/articles/{story_slug}/"]
+
+
+def with_junk(url: str, n: int) -> str:
+    junk = [f"utm_source=mail{n}", f"x{n}=1", f"_={n}", f"fbclid={n}&ref=feed{n}"][n % 4]
+    return f"{url}{'&' if '?' in url else '?'}{junk}"
+
+
+@pytest.mark.parametrize("page", range(13))
+def test_parameters_a_page_does_not_read_make_no_new_entry(client, paged_site, page):
+    url = every_page(paged_site[0].slug)[page]
+    first = client.get(url)
+    assert first.status_code == 200
+    assert page_entries() == 1
+    for n in range(100):
+        response = client.get(with_junk(url, n))
+        assert response.status_code == 200 and response.content == first.content, with_junk(url, n)
+    assert page_entries() == 1
+
+
+def test_a_page_number_and_a_search_keep_their_own_entries(client, paged_site):
+    first, second = client.get("/").content.decode(), client.get("/?page=2").content.decode()
+    assert "Harbour Story 00" in second and "Harbour Story 00" not in first
+    assert page_entries() == 2
+    assert client.get("/?utm_source=mail&page=2").content.decode() == second
+    assert client.get("/?page=2&utm_source=feed").content.decode() == second
+    assert page_entries() == 2
+    wombats, votes = client.get("/search/?q=wombat").content.decode(), client.get("/search/?q=tuesday").content.decode()
+    assert "Wombat Sighting" in wombats and "Wombat Sighting" not in votes
+    assert "Harbour Story 03" in votes and "Harbour Story 03" not in wombats
+    assert client.get("/search/?ref=x&q=wombat").content.decode() == wombats
+    assert page_entries() == 4
+
+
+def test_the_api_filters_keep_their_own_entries_and_links(client, paged_site):
+    wombats = client.get("/api/articles/?source=" + paged_site[0].source.name.replace(" ", "+")).json()
+    assert [story["title"] for story in wombats["results"]] == ["Harbour Story 00"]
+    paged = client.get("/api/articles/?page_size=2&utm_source=mail").json()
+    assert paged["next"] in ("http://testserver/api/articles/?page_size=2&page=2",  # no stray parameter
+                             "http://testserver/api/articles/?page=2&page_size=2")
+    assert len(paged["results"]) == 2
+    assert page_entries() == 2
+
+
+def test_the_page_key_is_the_path_and_the_parameters_read():
+    factory = RequestFactory()
+    params = ("page", "q")
+    key = caching.page_key(factory.get("/search/?q=wombat&page=2"), params)
+    assert caching.page_key(factory.get("/search/?page=2&utm_source=x&q=wombat"), params) == key
+    assert caching.page_key(factory.get("/search/?page=1&q=wombat&page=2"), params) == key  # the value read
+    assert caching.page_key(factory.get("/search/?q=wombat+pie&page=2"), params) != key
+    assert caching.page_key(factory.get("/search/?q=wombat"), params) != key
+    assert caching.page_key(factory.get("/?q=wombat&page=2"), params) != key
+
+
+def test_a_view_reads_only_the_parameters_its_page_declared(rf):
+    seen = []
+    view = caching.public_page(lambda request: seen.append(request.GET.dict()) or HttpResponse(), params=("page",))
+    view(rf.get("/?utm_source=mail&page=3"))
+    assert seen == [{"page": "3"}]
+
+
+def test_parameters_a_page_does_not_read_make_no_new_entry_in_redis(client, settings, paged_site):
+    """The same with the shared cache the app servers use."""
+    redis_url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/12")
+    try:
+        import redis
+
+        server = redis.Redis.from_url(redis_url, socket_connect_timeout=1)
+        server.ping()
+    except Exception as error:  # noqa: BLE001
+        pytest.skip(f"Redis is not reachable at {redis_url}: {error}")
+    prefix = f"test-cache-holes-{os.getpid()}"
+    settings.CACHES = {**settings.CACHES, "default": {"BACKEND": "newsroom.cache.PooledRedisCache",
+                                                      "LOCATION": redis_url, "KEY_PREFIX": prefix}}
+    try:
+        for n in range(50):
+            assert client.get(with_junk("/tags/ferries/", n)).status_code == 200
+        assert client.get("/tags/ferries/?page=2&ref=x").status_code == 200
+        assert len(list(server.scan_iter(match=f"{prefix}:*newsroom:page:*"))) == 2
+    finally:
+        for key in server.scan_iter(match=f"{prefix}:*"):
+            server.delete(key)
