@@ -14,8 +14,11 @@ import pytest
 from django.core.mail.backends.base import BaseEmailBackend
 from django.tasks.backends.base import BaseTaskBackend
 
+from articles import workflow
 from articles.models import Article
-from tests.factories import make_article, make_desk, make_user
+from articles.storyformat import StoryFormatError, parse
+from tests.factories import make_article, make_desk, make_user, story_text
+from tests.formdata import form_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -131,8 +134,6 @@ def field_errors(response) -> dict[str, list[str]]:
 @pytest.fixture
 def editing(client):
     """An editor on a draft story's change page: (story, the page's form data)."""
-    from tests.formdata import form_fields
-
     client.force_login(make_user("Editors"))
     article = make_article(published=False)
     page = client.get(change_url(article))
@@ -181,12 +182,10 @@ def test_leading_and_trailing_line_breaks_are_simply_trimmed(client, editing):
         ("key fact label", "- Capa\x0bcity: Three megawatts in total."),
         ("section heading", "Why the Harbour\x00 Chose Tides"),
         ("take title", "The Desk's\x1c Take"),
+        ("section heading", "Why the Harbour\tChose Tides"),  # a tab is fine in a paragraph, not a heading
     ],
 )
 def test_the_importer_names_the_line_of_a_control_character(place, text):
-    from articles.storyformat import StoryFormatError, parse
-    from tests.factories import story_text
-
     lines = story_text().splitlines()
     anchors = {"headline": "Tidal Power Comes to the Harbour", "key fact label": "- Capacity: Three megawatts in total.",
                "section heading": "Why the Harbour Chose Tides", "take title": "The Desk's Take"}
@@ -199,17 +198,11 @@ def test_the_importer_names_the_line_of_a_control_character(place, text):
 
 
 def test_the_importer_still_reads_windows_line_ends():
-    from articles.storyformat import parse
-    from tests.factories import story_text
-
     story = parse(story_text().replace("\n", "\r\n"))
     assert story.title == "Tidal Power Comes to the Harbour" and story.credit.startswith("Please credit")
 
 
 def test_a_notification_subject_never_carries_a_line_break(django_capture_on_commit_callbacks, mailoutbox):
-    from articles import workflow
-    from articles.models import Article
-
     author, moderator = make_user("Editors"), make_user("Moderators")
     article = make_article(published=False, created_by=author)
     Article.objects.filter(pk=article.pk).update(title="Split\r\nBcc: victim@example.com")  # past the validators
@@ -242,8 +235,6 @@ class UnreachableQueueBackend(BaseTaskBackend):
 @pytest.fixture
 def in_review():
     """A story its author has submitted, and a moderator to act on it."""
-    from articles import workflow
-
     author, moderator = make_user("Editors"), make_user("Moderators")
     article = make_article(published=False, created_by=author, title="Harbour Story In Review")
     workflow.article_saved(article=article, user=author)
