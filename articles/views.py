@@ -124,7 +124,7 @@ def archive_month(request, year, month):
         # A range on published_at (not its year and month parts) walks the index.
         start = timezone.make_aware(datetime(year, month, 1))
         end = timezone.make_aware(datetime(year + month // 12, month % 12 + 1, 1))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise Http404("No such month.") from None
     stories = live_stories().filter(published_at__gte=start, published_at__lt=end)
     return _list_page(request, stories, "articles/list_page.html", heading=f"{start:%B %Y}")

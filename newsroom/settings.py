@@ -240,7 +240,7 @@ NEWSROOM_MAX_IMAGE_PIXELS = int(os.environ.get("NEWSROOM_MAX_IMAGE_PIXELS", str(
 # (newsroom.middleware.FormTooLargeMiddleware). A story with very many sections and points
 # can need more fields.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(float(os.environ.get("NEWSROOM_MAX_FORM_MB", "5")) * 1024 * 1024)
-DATA_UPLOAD_MAX_NUMBER_FIELDS = int(os.environ.get("NEWSROOM_MAX_FORM_FIELDS", "1000"))
+DATA_UPLOAD_MAX_NUMBER_FIELDS = int(os.environ.get("NEWSROOM_MAX_FORM_FIELDS", "5000"))
 
 # django-taggit: tags are case-insensitive ("AI" and "ai" are one tag).
 TAGGIT_CASE_INSENSITIVE = True

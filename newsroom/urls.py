@@ -19,10 +19,10 @@ admin.site.index_title = "Stories and sources"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("_nested_admin/", include("nested_admin.urls")),
-    path("sitemap.xml", public_page(sitemap_views.index), {"sitemaps": SITEMAPS}, name="sitemap-index"),
-    path("sitemap-news.xml", public_page(sitemap_views.sitemap),
+    path("sitemap.xml", public_page(sitemap_views.index, params=()), {"sitemaps": SITEMAPS}, name="sitemap-index"),
+    path("sitemap-news.xml", public_page(sitemap_views.sitemap, params=("p",)),
          {"sitemaps": {"news": NewsSitemap}, "template_name": "articles/news_sitemap.xml"}, name="news-sitemap"),
-    path("sitemap-<section>.xml", public_page(sitemap_views.sitemap), {"sitemaps": SITEMAPS},
+    path("sitemap-<section>.xml", public_page(sitemap_views.sitemap, params=("p",)), {"sitemaps": SITEMAPS},
          name="django.contrib.sitemaps.views.sitemap"),
     path("robots.txt", article_views.robots_txt, name="robots"),
     path("", include("articles.urls")),

@@ -385,3 +385,8 @@ def test_a_write_that_waits_too_long_on_sqlite_says_nothing_was_saved(sqlite_fil
     outcome = sqlite_race(sqlite_file, "--timeout", "0.1")
     assert sorted(outcome["statuses"]) == [302, 503], outcome["statuses"]
     assert outcome["busy"][outcome["statuses"].index(503)]
+
+
+@pytest.mark.parametrize("path", ["/archive/99999999999999999999/11/", "/archive/2026/99999999999999999999/"])
+def test_an_archive_month_past_any_date_is_not_found(client, path):
+    assert client.get(path).status_code == 404

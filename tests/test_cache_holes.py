@@ -185,6 +185,7 @@ PAGES = {
     "search": "/search/?q=wombat", "RSS": "/feeds/rss/", "Atom": "/feeds/atom/",
     "desk RSS": "/feeds/desks/harbour/rss/", "tag Atom": "/feeds/tags/ferries/atom/", "API list": "/api/articles/",
     "API detail": "/api/articles/harbour-0/",
+    "sitemap index": "/sitemap.xml", "sitemap": "/sitemap-stories.xml", "news sitemap": "/sitemap-news.xml",
 }
 
 
