@@ -38,3 +38,25 @@ def shared_file():
         return path
 
     return get
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """Put the migrated data (the roles) back after a transactional test has flushed it.
+
+    Run alone, pytest-django orders such tests last, so nothing reads the emptied database
+    after them; in `make test`'s two processes another file's tests may follow in the same
+    process, and they need the database as migrated.
+    """
+    yield
+    marker = item.get_closest_marker("django_db")
+    if marker is None or not (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
+        return
+    from django.db import connections
+    from pytest_django.plugin import blocking_manager_key
+
+    with item.config.stash[blocking_manager_key].unblock():
+        for connection in connections.all(initialized_only=True):
+            contents = getattr(connection, "_test_serialized_contents", None)
+            if contents:
+                connection.creation.deserialize_db_from_string(contents)

@@ -280,6 +280,7 @@ def test_check_passes_escaped_text():
 
 
 @pytest.mark.django_db
+@pytest.mark.slow  # a sweep of thousands of payloads: make test-slow, and CI's PostgreSQL pass
 def test_payloads_in_every_field_render_inert_on_article_page(client, payloads, moderator, baseline_page):
     batches = chunks(payloads, PER_STORY) + [[p] for p in SCHEME_PAYLOADS]
     failures = []

@@ -739,6 +739,7 @@ def test_hand_picked_payloads_through_the_admin_render_inert(editor_client, mode
     assert not pages.failures, pages.report()
 
 
+@pytest.mark.slow  # a sweep of thousands of payloads: make test-slow, and CI's PostgreSQL pass
 def test_payload_sample_through_the_admin_renders_inert(editor_client, moderator_client, sample):
     pages = Pages(sample)
     reader = Client()
