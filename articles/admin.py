@@ -11,7 +11,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
 
-from articles import admin_views, workflow
+from articles import admin_views, attribution, workflow
 from articles.forms import ArticleAdminForm, SourceAdminForm
 from articles.models import Article, Desk, KeyFact, Point, Section, Source, Take, TakePoint
 
@@ -316,13 +316,13 @@ class ArticleAdmin(nested_admin.NestedModelAdmin):
         if article.status == Article.Status.ARCHIVED:
             return {}
         in_review = article.status == Article.Status.IN_REVIEW
-        attribution = workflow.attribution_refusal(article, "approved" if in_review else "submitted or approved")
+        missing = attribution.attribution_refusal(article, "approved" if in_review else "submitted or approved")
         approve = None
         if in_review and user.has_perm("articles.approve_article"):
             approve = workflow.refusal(article, user, "approve")
-            if approve == workflow.attribution_refusal(article, "approved"):
+            if approve == missing:
                 approve = None  # the attribution warning says it already
-        return {"attribution_warning": attribution, "approve_refusal": approve}
+        return {"attribution_warning": missing, "approve_refusal": approve}
 
     def history_view(self, request, object_id, extra_context=None):
         return admin_views.history_view(self, request, object_id)
@@ -364,7 +364,7 @@ class SourceAdmin(admin.ModelAdmin):
         (readers keep the credit approved with each live version)."""
         before = None
         if change:
-            before = Source.objects.select_for_update().filter(pk=obj.pk).values(*workflow.SOURCE_FIELDS).first()
+            before = Source.objects.select_for_update().filter(pk=obj.pk).values(*attribution.SOURCE_FIELDS).first()
         super().save_model(request, obj, form, change)
         if before:
             count = workflow.source_changed(source=obj, before=before, user=request.user)

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from articles import workflow
+from articles import attribution, workflow
 from articles.models import Article, Revision, SlugRedirect, Source, Take
 from articles.snapshots import article_snapshot, parts_replace, snapshot_data
 from articles.storyformat import StoryData
@@ -90,12 +90,12 @@ def _source_for(story: StoryData, *, user, update_source: bool, story_pk: int | 
         raise workflow.TransitionPermissionError(
             f"{user.get_username()} may not change sources, so cannot use --update-source.")
     source = Source.objects.select_for_update().get(pk=source.pk)  # two imports cannot both rewrite it
-    before = {field: getattr(source, field) for field in workflow.SOURCE_FIELDS}
+    before = {field: getattr(source, field) for field in attribution.SOURCE_FIELDS}
     for field, value in wanted.items():
         setattr(source, field, value)
     source.save(update_fields=list(wanted))
     workflow.source_changed(source=source, before=before, user=user, exclude_pk=story_pk)
-    return source, workflow.source_change_note(before, source)
+    return source, attribution.source_change_note(before, source)
 
 
 def story_parts(story: StoryData) -> dict:

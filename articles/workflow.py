@@ -20,7 +20,7 @@ from django.db.models import F, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from articles import caching, live, notifications
+from articles import attribution, caching, live, notifications
 from articles.models import Article, ArticleStatus, Revision, Transition
 from articles.search import refresh_documents
 from articles.snapshots import article_snapshot
@@ -100,35 +100,8 @@ def _require_state(article: Article, allowed: tuple, doing: str) -> None:
 
 # Guards: the rules of each transition, used both to refuse and to list what a user may do.
 
-def missing_attribution(article: Article) -> list[str]:
-    """What the story lacks of the attribution readers must see with it: "source", "original
-    URL", "credit condition" (kept on the source); empty when it has all three."""
-    source = article.source if article.source_id else None
-    missing = [] if source else ["source"]
-    if not (article.original_url or "").strip():
-        missing.append("original URL")
-    if source is None or not source.credit.strip():
-        missing.append("credit condition")
-    return missing
-
-
-def attribution_refusal(article: Article, doing: str = "published") -> str | None:
-    """Why the story cannot be `doing` (submitted, approved) for want of attribution, or None."""
-    missing = missing_attribution(article)
-    if not missing:
-        return None
-    listed = [f"no {what}" for what in missing]
-    listed = listed[0] if len(listed) == 1 else ", ".join(listed[:-1]) + " and " + listed[-1]
-    if article.source_id and "credit condition" in missing:
-        listed += f" (its source “{article.source.name}” has none)"
-    return (
-        f"“{article.title}” cannot be {doing}: it has {listed}. Readers must see the source, the original URL "
-        "and the source's credit condition with every story; add what is missing under Attribution."
-    )
-
-
 def _require_attribution(article: Article, doing: str) -> None:
-    refusal = attribution_refusal(article, doing)
+    refusal = attribution.attribution_refusal(article, doing)
     if refusal:
         raise TransitionNotAllowed(refusal)
 
@@ -523,27 +496,12 @@ def _record_save(*, current: Article, article: Article, user, kind: str, note: s
     return revision
 
 
-SOURCE_FIELDS = ("name", "site", "credit")
-
-
-def source_change_note(before: dict, source) -> str:
-    """The history note for a Source edit, e.g. 'Source “X” changed: credit “a” → “b”' ('' if none)."""
-    def shown(value: str) -> str:
-        return f"“{value[:90]}{'…' if len(value) > 90 else ''}”" if value else "(none)"
-
-    changes = [
-        f"{field} {shown(before[field])} → {shown(getattr(source, field))}"
-        for field in SOURCE_FIELDS if before[field] != getattr(source, field)
-    ]
-    return f"Source “{before['name'][:60]}” changed: " + "; ".join(changes) if changes else ""
-
-
 def source_changed(*, source, before: dict, user, exclude_pk: int | None = None) -> int:
     """Record an edit of a shared Source (its `before` name, site and credit) in the history of
     every story that uses it and is not archived: a save revision by `user` with a note, so
     the history and the diff show it and a live story has unpublished changes. Readers keep
     the approved credit until a new version is approved. Returns how many stories."""
-    note = source_change_note(before, source)
+    note = attribution.source_change_note(before, source)
     if not note:
         return 0
     stories = Article.objects.filter(source=source).exclude(status=ARCHIVED).exclude(pk=exclude_pk).order_by("pk")

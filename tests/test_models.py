@@ -25,7 +25,7 @@ def test_slug_is_unique():
 def test_original_url_is_unique_but_may_be_blank_on_many():
     article = make_article()
     refuses(lambda: make_article(original_url=article.original_url))
-    # Drafts: a story without its original URL cannot be published (workflow._require_attribution).
+    # Drafts: a story without its original URL cannot be published (workflow._require_attribution, articles.attribution).
     make_article(original_url="", published=False)
     make_article(original_url="", published=False)
 
