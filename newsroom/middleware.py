@@ -76,30 +76,26 @@ def _database_down() -> bool:
 
 def busy_response():
     """503 for a save that waited too long for another: nothing was saved, try again."""
-    from django.http import HttpResponse
-
-    body = (
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Busy: nothing was saved</title>"
-        "</head><body><h1>Please save again</h1><p>Nothing was saved: the database was busy with other people's "
-        "saves for too long. Go back with your browser's Back button (it usually keeps what you typed) and save "
-        "again in a moment. If someone changed the same story meanwhile, the form will say so.</p></body></html>"
-    )
-    response = HttpResponse(body, status=503)
-    response["Retry-After"] = "5"
-    response["Cache-Control"] = "no-store"
-    return response
+    return _plain_503(
+        "Busy: nothing was saved", "Please save again",
+        "Nothing was saved: the database was busy with other people's saves for too long. Go back with your "
+        "browser's Back button (it usually keeps what you typed) and save again in a moment. If someone changed "
+        "the same story meanwhile, the form will say so.", retry_after=5)
 
 
 def unavailable_response():
+    return _plain_503("Temporarily unavailable", "We will be right back",
+                      "The site is temporarily unavailable. Please try again in a minute.", retry_after=30)
+
+
+def _plain_503(title: str, heading: str, text: str, *, retry_after: int):
+    """A small page that needs neither the database nor templates (they may be what failed)."""
     from django.http import HttpResponse
 
-    body = (
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Temporarily unavailable</title>"
-        "</head><body><h1>We will be right back</h1><p>The site is temporarily unavailable. "
-        "Please try again in a minute.</p></body></html>"
-    )
+    body = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>'
+            f"<body><h1>{heading}</h1><p>{text}</p></body></html>")
     response = HttpResponse(body, status=503)
-    response["Retry-After"] = "30"
+    response["Retry-After"] = str(retry_after)
     response["Cache-Control"] = "no-store"
     return response
 
