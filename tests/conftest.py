@@ -49,6 +49,8 @@ def pytest_runtest_teardown(item, nextitem):
     process, and they need the database as migrated.
     """
     yield
+    if nextitem is None:  # the last test: the test databases are already gone with the session
+        return
     marker = item.get_closest_marker("django_db")
     if marker is None or not (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
         return
