@@ -126,9 +126,6 @@ class StoryFeed(Feed):
     def item_link(self, item):
         return item.url
 
-    def item_guid(self, item):
-        return item.url
-
     def item_pubdate(self, item):
         return item.published_at
 

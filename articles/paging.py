@@ -7,8 +7,9 @@ Far into a long list, skipping rows costs reading them (OFFSET): page 2,000 of t
 page skipped 40,000 whole rows. There the page's ids are found first, from the index alone,
 and only the page's own rows are read.
 
-A page number past MAX_PAGE is not found (404): no list here goes that deep, and the
-OFFSET it asks for would overflow the database's integers (a 500 on PostgreSQL and SQLite).
+A page past the end of its list is not found (404), and so is a page number past MAX_PAGE
+without asking the database: no list here goes that deep, and the OFFSET it asks for would
+overflow the database's integers (a 500 on PostgreSQL and SQLite).
 """
 
 from dataclasses import dataclass, field
@@ -63,6 +64,8 @@ def page_from(rows_between, number, size: int) -> Page:
     number = page_number(number)
     start = (number - 1) * size
     rows = rows_between(start, start + size + 1)
+    if number > 1 and not rows:
+        raise PageNotFound(f"There is no page {number}: the list ends before it.")
     return Page(number=number, object_list=rows[:size], has_next=len(rows) > size)
 
 

@@ -35,10 +35,18 @@ def test_pages_follow_one_another_without_counting(stories):
     assert titles(1) == (stories[0:3], True)
     assert titles(2) == (stories[3:6], True)
     assert titles(3) == (stories[6:7], False)
-    assert titles(4) == ([], False)
 
 
-@pytest.mark.parametrize("number", [1, 2, 3, 4])
+def test_a_page_past_the_end_is_not_found(stories):
+    with pytest.raises(paging.PageNotFound, match="no page 4"):
+        titles(4)
+
+
+def test_the_first_page_of_an_empty_list_is_a_page():
+    assert titles(1) == ([], False)
+
+
+@pytest.mark.parametrize("number", [1, 2, 3])
 def test_a_deep_page_found_by_its_ids_first_is_the_same_page(stories, monkeypatch, number):
     shallow = titles(number)
     monkeypatch.setattr(paging, "DEEP_ROWS", 1)

@@ -202,3 +202,21 @@ def test_front_page_query_count_does_not_grow(client, django_assert_max_num_quer
         make_article(parts=False, tags=[f"tag{i}"])
     with django_assert_max_num_queries(3):
         assert client.get("/").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/", "/desks/harbour/", "/tags/ferries/", "/search/?q=harbour"])
+def test_a_page_past_the_end_of_a_list_is_not_found(client, path):
+    desk = make_desk(name="Harbour", slug="harbour")
+    make_article(title="Harbour ferry timetable", desk=desk, tags=["ferries"])
+    joiner = "&" if "?" in path else "?"
+    assert client.get(path).status_code == 200
+    assert client.get(f"{path}{joiner}page=2").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/feeds/rss/", "/feeds/atom/"])
+def test_feed_item_ids_are_absolute_addresses(client, path):
+    import feedparser
+
+    article = make_article(title="Harbour ferry timetable")
+    entry = feedparser.parse(client.get(path).content).entries[0]
+    assert entry.id == f"http://testserver{article.get_absolute_url()}"
