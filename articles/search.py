@@ -126,10 +126,23 @@ def excerpt(hit: dict, query: str) -> SafeString:
     pattern = re.compile(r"\b(?:%s)\w*" % "|".join(map(re.escape, sorted(terms, key=len, reverse=True))),
                          re.IGNORECASE)
     first = pattern.search(text) if terms else None
-    start = max(first.start() - 60, 0) if first else 0
-    window = text[start:start + EXCERPT_CHARS]
+    start, stop = _word_window(text, max(first.start() - 60, 0) if first else 0, first.start() if first else 0)
+    window = text[start:stop].strip()
     html = _marked(window, pattern) if terms else escape(window)
-    return mark_safe(("…" if start else "") + html + ("…" if start + EXCERPT_CHARS < len(text) else ""))  # noqa: S308
+    return mark_safe(("…" if start else "") + html + ("…" if stop < len(text) else ""))  # noqa: S308
+
+
+def _word_window(text: str, start: int, match: int) -> tuple[int, int]:
+    """About EXCERPT_CHARS of `text` from `start`, both ends moved to word boundaries (never
+    past the first match at `match`), so an excerpt starts and ends with whole words."""
+    if start > 0 and not text[start - 1].isspace():
+        space = text.find(" ", start, match)
+        start = space + 1 if space != -1 else start
+    stop = min(start + EXCERPT_CHARS, len(text))
+    if stop < len(text) and not text[stop].isspace():
+        space = text.rfind(" ", max(start, match) + 1, stop)
+        stop = space if space != -1 else stop
+    return start, stop
 
 
 def _marked(text: str, pattern: re.Pattern) -> str:

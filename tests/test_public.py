@@ -220,3 +220,14 @@ def test_feed_item_ids_are_absolute_addresses(client, path):
     article = make_article(title="Harbour ferry timetable")
     entry = feedparser.parse(client.get(path).content).entries[0]
     assert entry.id == f"http://testserver{article.get_absolute_url()}"
+
+
+def test_pages_name_a_favicon_that_is_served(client):
+    import re as regex
+
+    page = client.get("/").content.decode()
+    icon = regex.search(r'<link rel="icon" href="([^"]+)"', page)
+    assert icon and icon.group(1).endswith(".svg")
+    from django.contrib.staticfiles import finders
+
+    assert finders.find(icon.group(1).split("/static/", 1)[1])

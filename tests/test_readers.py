@@ -859,3 +859,23 @@ def test_an_old_address_taken_by_another_story_shows_that_story(client):
     response = client.get("/articles/harbour-vote/")
     assert response.status_code == 200 and second.title in text_of(response)
     assert first.title in text_of(client.get("/articles/harbour-vote-2025/"))
+
+
+def test_search_excerpts_start_and_end_on_word_boundaries():
+    from articles import search
+
+    words = [f"word{n:03d}" for n in range(120)]
+    words[60] = "platypus"
+    html = str(search.excerpt({"passage": " ".join(words), "stems": ""}, "platypus"))
+    inner = html.strip("…")
+    assert html.startswith("…") and html.endswith("…")
+    assert "<mark>platypus</mark>" in inner
+    shown = re.sub(r"</?mark>", "", inner).split(" ")
+    assert all(word in words for word in shown), shown  # no word cut in half at either end
+
+
+def test_a_search_excerpt_of_a_short_passage_is_whole():
+    from articles import search
+
+    html = str(search.excerpt({"passage": "A platypus swam past the harbour wall.", "stems": ""}, "platypus"))
+    assert html == "A <mark>platypus</mark> swam past the harbour wall."
