@@ -118,9 +118,7 @@ def article_list(request):
         return _error("page and page_size must be whole numbers")
     try:
         page = page_of(live_cards(stories), number, size)
-    except PageNotFound:  # past any list's end (articles/paging.py): no query is made
-        page = None
-    if number > 1 and not (page and page.object_list):
+    except PageNotFound:  # past the list's end (articles/paging.py)
         return _error(f"page {number} is past the last page", status=404)
 
     def link(n):

@@ -11,7 +11,7 @@ from articles.models import Article, Revision, SlugRedirect, Source, Take
 from articles.snapshots import article_snapshot, parts_replace, snapshot_data
 from articles.storyformat import StoryData
 from articles.text import paragraphs_to_markdown
-from articles.validators import is_host_name
+from articles.validators import host_name_error
 
 SLUG_MAX = Article._meta.get_field("slug").max_length
 
@@ -58,9 +58,8 @@ def _source_for(story: StoryData, *, user, update_source: bool, story_pk: int | 
     rewrites its site or credit silently; a file without a credit line takes the stored one.
     """
     name, site, credit = story.source_name, story.source_site, story.credit
-    if site and not is_host_name(site):
-        raise ImportRefused(f"the source site {site!r} is not a host name such as www.example.com "
-                            "(no scheme, path, spaces or '@')")
+    if problem := host_name_error(site):  # a story built in code did not pass the parser's check
+        raise ImportRefused(problem)
     source = Source.objects.filter(name=name).first()
     if source is None:
         if not credit:
@@ -223,8 +222,7 @@ def story_save(
     data = snapshot_data(article, **parts, tags=[] if created else list(article.tags.all()))
     # This transaction holds the row (locked above, or created here): no second read.
     note = "; ".join([*notes, source_note] if source_note else notes)
-    workflow.article_saved(article=article, user=user, kind=Revision.Kind.IMPORT, data=data, locked=True,
-                           note=note[: Revision._meta.get_field("note").max_length])
+    workflow.article_saved(article=article, user=user, kind=Revision.Kind.IMPORT, data=data, locked=True, note=note)
     if publish:
         workflow.article_approve(article=article, user=user, direct=True)
     return ImportResult(article=article, created=created, source_note=source_note)

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from articles.validators import control_character_error, is_host_name
+from articles.validators import control_character_error, host_name_error
 
 VS16 = "\ufe0f"  # emoji variation selector, present or not in real files
 
@@ -222,9 +222,8 @@ def parse(text: str) -> StoryData:
             remember("'📌 Source:'", line)
             story.source_name = _fit(match.group("name").strip(), "source name", line.number)
             story.source_site = _fit((match.group("site") or "").strip(), "source site", line.number)
-            if story.source_site and not is_host_name(story.source_site):
-                raise StoryFormatError(f"the source site {story.source_site!r} is not a host name such as "
-                                       "www.example.com (no scheme, path, spaces or '@')", line.number)
+            if problem := host_name_error(story.source_site):
+                raise StoryFormatError(problem, line.number)
             footer_started = True
             continue
         if match := _ORIGINAL_LINE.match(text):

@@ -66,3 +66,10 @@ host_name = HostName()
 
 def is_host_name(value: str) -> bool:
     return bool(value) and len(value) <= 253 and "." in value.strip(".") and bool(_HOST.match(value))
+
+
+def host_name_error(value: str) -> str | None:
+    """Why a source site from a story file is not a host name, or None when it is (or is empty)."""
+    if not value or is_host_name(value):
+        return None
+    return f"the source site {value!r} is not a host name such as www.example.com (no scheme, path, spaces or '@')"

@@ -441,6 +441,7 @@ def _revision_create(article: Article, *, user, kind: str, data: dict, note: str
     # with it, which saves a round trip.
     last = article.revisions.order_by("-number").values("number")[:1]
     number = Coalesce(Subquery(last), Value(0)) + Value(1)
+    note = note[: Revision._meta.get_field("note").max_length]  # long notes (a Source change) are cut
     return Revision.objects.create(article=article, number=number, kind=kind, created_by=user, data=data, note=note)
 
 
@@ -507,7 +508,7 @@ def source_changed(*, source, before: dict, user, exclude_pk: int | None = None)
     stories = Article.objects.filter(source=source).exclude(status=ARCHIVED).exclude(pk=exclude_pk).order_by("pk")
     count = 0
     for article in stories.iterator():
-        article_saved(article=article, user=user, note=note[: Revision._meta.get_field("note").max_length])
+        article_saved(article=article, user=user, note=note)
         count += 1
     return count
 
