@@ -16,7 +16,7 @@ FIND_PYTHON = for c in python3.13 python3.12 \
 .PHONY: run serve bench soak test test-slow test-browser install migrate demo check clean lock
 
 # Local development runs with DEBUG on unless the environment says otherwise.
-migrate demo run: export DEBUG ?= 1
+migrate demo run check: export DEBUG ?= 1
 
 $(STAMP): requirements-dev.lock
 	@py=$$($(FIND_PYTHON)); \
@@ -71,7 +71,10 @@ test-slow: install
 test-browser: install
 	$(PYTHON) -m pytest tests/browser -m browser -p no:cacheprovider $(PYTEST_ARGS)
 
+# Lint and format (ruff), Django's system checks, and no model change without its migration.
 check: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(PYTHON) manage.py check
 	$(PYTHON) manage.py makemigrations --check --dry-run
 

@@ -50,3 +50,17 @@ def make_renditions(original: str) -> list[dict]:
                 default_storage.save(name, ContentFile(buffer.getvalue()))
             renditions.append({"width": width, "height": height, "format": mime, "name": name})
     return renditions
+
+
+class ImageUnreadable(Exception):
+    """The hero image file is missing or not an image."""
+
+
+def snapshot_renditions(data: dict) -> list[dict]:
+    """The renditions of a snapshot's hero image (none without one), made if missing."""
+    if not data.get("image"):
+        return []
+    try:
+        return make_renditions(data["image"]["name"])
+    except (OSError, ValueError) as error:
+        raise ImageUnreadable(str(error)) from error

@@ -18,13 +18,16 @@ from articles.text import markdown_to_html
 from articles.validators import host_name, no_control_characters
 
 
-
 class Source(models.Model):
     """A publication whose stories we republish, and the credit it asks for."""
 
     name = models.CharField(max_length=200, unique=True, validators=[no_control_characters])
-    site = models.CharField(max_length=200, blank=True, help_text="Its web site as a host name, e.g. www.example.com",
-                            validators=[no_control_characters, host_name])
+    site = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Its web site as a host name, e.g. www.example.com",
+        validators=[no_control_characters, host_name],
+    )
     credit = models.CharField(
         "credit condition",
         max_length=300,
@@ -56,15 +59,8 @@ class Desk(models.Model):
 
 class ArticleQuerySet(models.QuerySet):
     def live(self):
-        """The one door to what readers may see: an approved revision whose time has come.
-
-        Scheduling is only `live_from` in the future and expiry `live_until` in the past,
-        so no background worker is needed for a story to appear or go.
-        """
-        now = timezone.now()
-        return self.filter(live_revision__isnull=False, live_from__lte=now).filter(
-            Q(live_until__isnull=True) | Q(live_until__gt=now)
-        )
+        """Stories with a publication readers see now (Publication.objects.current())."""
+        return self.filter(models.Exists(Publication.objects.current().filter(article=models.OuterRef("pk"))))
 
 
 class ArticleStatus(models.TextChoices):
@@ -99,7 +95,11 @@ class Article(models.Model):
     image_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
     image_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
     image_alt = models.CharField(
-        "image alt text", max_length=300, blank=True, validators=[no_control_characters], help_text="What the image shows, for readers who cannot see it."
+        "image alt text",
+        max_length=300,
+        blank=True,
+        validators=[no_control_characters],
+        help_text="What the image shows, for readers who cannot see it.",
     )
     image_credit = models.CharField(max_length=200, blank=True, validators=[no_control_characters])
     byline = models.CharField(max_length=200, blank=True, validators=[no_control_characters])
@@ -107,14 +107,16 @@ class Article(models.Model):
     tags = TaggableManager(blank=True)
     source = models.ForeignKey(Source, on_delete=models.PROTECT, null=True, blank=True, related_name="articles")
     original_url = models.URLField(
-        "original URL", max_length=500, blank=True, help_text="The story's address at its source (http or https).",
+        "original URL",
+        max_length=500,
+        blank=True,
+        help_text="The story's address at its source (http or https).",
         validators=[URLValidator(schemes=["http", "https"])],
     )
-    key_facts_heading = models.CharField(max_length=200, blank=True, default="Key Facts",
-                                         validators=[no_control_characters])
-    status = models.CharField(
-        max_length=20, choices=ArticleStatus.choices, default=ArticleStatus.DRAFT, db_index=True
+    key_facts_heading = models.CharField(
+        max_length=200, blank=True, default="Key Facts", validators=[no_control_characters]
     )
+    status = models.CharField(max_length=20, choices=ArticleStatus.choices, default=ArticleStatus.DRAFT, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     created_by = models.ForeignKey(
@@ -137,47 +139,10 @@ class Article(models.Model):
     review_comment = models.TextField(blank=True, help_text="The moderator's last request for changes.")
     has_unpublished_changes = models.BooleanField(default=False)
 
-    # What readers see: the approved revision and its window.
-    live_revision = models.ForeignKey(
-        "Revision", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    live_from = models.DateTimeField(null=True, blank=True, db_index=True)
-    live_until = models.DateTimeField(null=True, blank=True, db_index=True)
-    # An approved update of a live story waiting for its go-live time; readers keep the
-    # live revision until then (see workflow.promote_due_updates).
-    next_revision = models.ForeignKey(
-        "Revision", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    next_from = models.DateTimeField(null=True, blank=True, db_index=True)
-    next_until = models.DateTimeField(null=True, blank=True)
-    published_at = models.DateTimeField(
-        "first published", null=True, blank=True, db_index=True, help_text="The public date of first publication."
-    )
-    public_updated_at = models.DateTimeField(
-        "publicly updated", null=True, blank=True, help_text="Moved by an update or correction, not by a minor fix."
-    )
-    unpublished_at = models.DateTimeField(null=True, blank=True)
-    # The address readers reach the live revision at, and its text for search (set on approve).
-    live_slug = models.SlugField(max_length=200, null=True, blank=True, unique=True, editable=False)
-    search_title = models.TextField(blank=True, editable=False)
-    search_summary = models.TextField(blank=True, editable=False)
-    search_body = models.TextField(blank=True, editable=False)
-    # The weighted tsvector of the three fields above, kept on PostgreSQL (GIN-indexed); unused on SQLite.
-    search_document = SearchVectorField(null=True, editable=False)
-    # The live revision's desk, source and tags, for the public lists and filters (the
-    # working copy's may differ until a new version is approved).
-    live_desk = models.ForeignKey(Desk, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
-                                  editable=False)
-    live_source = models.ForeignKey(Source, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
-                                    editable=False)
-    live_tags = models.ManyToManyField("taggit.Tag", through="LiveTag", blank=True, related_name="+", editable=False)
-    # The live revision's card (articles.cards): what lists, feeds and the API's list show.
-    live_card = models.JSONField(null=True, blank=True, editable=False)
-
     objects = ArticleQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-published_at", "-created_at"]
+        ordering = ["-updated_at", "-pk"]
         permissions = [
             ("submit_article", "Can submit stories for review and withdraw them"),
             ("approve_article", "Can approve stories and request changes"),
@@ -185,17 +150,8 @@ class Article(models.Model):
             ("edit_in_review", "Can fix copy while a story is in review"),
         ]
         indexes = [
-            # Public lists walk these newest first; the admin list is newest-edited first.
-            models.Index(fields=["-published_at", "-id"], name="article_published_idx"),
-            models.Index(fields=["live_desk", "-published_at"], name="article_desk_published_idx"),
+            # The admin list is newest-edited first.
             models.Index(fields=["-updated_at"], name="article_updated_idx"),
-            # Live stories only, narrow, carrying what the live filter reads: counting them
-            # (sitemap index) and grouping them by month (archive) read this index alone on
-            # PostgreSQL instead of every wide row (300 ms -> 50 ms at 100k stories).
-            models.Index(
-                fields=["-published_at", "-id"], include=["live_from", "live_until", "public_updated_at"],
-                condition=models.Q(live_revision__isnull=False), name="article_live_listing_idx",
-            ),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(title=""), name="article_title_not_empty"),
@@ -203,9 +159,7 @@ class Article(models.Model):
             models.UniqueConstraint(
                 fields=["original_url"], condition=~Q(original_url=""), name="article_unique_original_url"
             ),
-            models.CheckConstraint(
-                condition=Q(status__in=ArticleStatus.values), name="article_status_valid"
-            ),
+            models.CheckConstraint(condition=Q(status__in=ArticleStatus.values), name="article_status_valid"),
         ]
 
     def __str__(self):
@@ -218,54 +172,168 @@ class Article(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
-        """The public address: where the live revision is (or will be) read."""
-        return reverse("articles:detail", kwargs={"slug": self.live_slug or self.slug})
+        """The public address: where the approved version is (or will be) read."""
+        publication = self.publication
+        return reverse("articles:detail", kwargs={"slug": publication.slug if publication else self.slug})
+
+    # What the editors' side shows of the publications (read from them, never copied here).
+
+    @property
+    def publication(self):
+        """The version readers see now, or else the next one they will see (articles.publications)."""
+        from articles.publications import approved
+
+        return approved(self.pk) if self.pk else None
+
+    @property
+    def live_revision(self):
+        publication = self.publication
+        return publication.revision if publication else None
 
     @property
     def is_scheduled(self) -> bool:
-        return self.live_revision_id is not None and self.live_from is not None and self.live_from > timezone.now()
+        publication = self.publication
+        return publication is not None and publication.live_from > timezone.now()
 
     @property
     def is_live(self) -> bool:
-        now = timezone.now()
-        return (
-            self.live_revision_id is not None
-            and self.live_from is not None
-            and self.live_from <= now
-            and (self.live_until is None or self.live_until > now)
-        )
+        publication = self.publication
+        return publication is not None and publication.is_current()
+
+    @property
+    def next_publication(self):
+        """An update approved to replace the live version later, if any."""
+        from articles.publications import upcoming
+
+        return upcoming(self.pk) if self.pk else None
 
     def status_label(self) -> str:
         """The state as editors read it, e.g. "Published, with unpublished changes"."""
+        publication = self.publication
         if self.status == ArticleStatus.PUBLISHED:
-            if self.is_scheduled:
+            if publication is not None and publication.live_from > timezone.now():
                 return "Scheduled"
-            if self.next_revision_id is not None:
+            if self.next_publication is not None:
                 return "Published, update scheduled"
             if self.has_unpublished_changes:
                 return "Published, with unpublished changes"
         label = self.get_status_display()
-        if self.status in (ArticleStatus.DRAFT, ArticleStatus.IN_REVIEW) and self.live_revision_id:
+        if self.status in (ArticleStatus.DRAFT, ArticleStatus.IN_REVIEW) and publication is not None:
             label += " (live version online)"
         return label
 
 
-class LiveTag(models.Model):
-    """A tag of a live revision, with the story's first-publication time beside it (set by
-    the workflow when the story goes live; it never changes after). A tag's page and feed
-    walk its own stories newest first through the (tag, published_at) index, instead of
-    walking every live story to find the tag's."""
+class PublicationQuerySet(models.QuerySet):
+    def current(self, at=None):
+        """The one door to what readers may see: the publications whose window holds `at`
+        (now). A window is [live_from, live_until); at any instant a story has at most one
+        publication in its window, so "live" is this read and nothing else: no worker and
+        no request moves anything when a scheduled time comes."""
+        at = at or timezone.now()
+        return self.filter(live_from__lte=at).filter(Q(live_until__isnull=True) | Q(live_until__gt=at))
 
-    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="live_taggings", db_index=False)
+    def scheduled(self, at=None):
+        """Publications whose window has not opened yet."""
+        return self.filter(live_from__gt=at or timezone.now())
+
+    def current_or_scheduled(self, at=None):
+        """Publications whose window has not closed: now live, or live later."""
+        return self.filter(Q(live_until__isnull=True) | Q(live_until__gt=at or timezone.now()))
+
+
+class Publication(models.Model):
+    """One approved version of a story and the window in which readers see it.
+
+    Written only by articles.publications (approve, unpublish, expiry are start and end
+    times); everything public is read from `Publication.objects.current()`. The row carries
+    what readers need of the version besides its revision's content: the address, the desk,
+    source and tags lists filter on, the card lists show, the search text and the public
+    dates. On PostgreSQL exclusion constraints forbid overlapping windows for one story or
+    one address (migration 0020); publications.py checks the same in code everywhere.
+    """
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="publications")
+    revision = models.OneToOneField("Revision", on_delete=models.CASCADE, related_name="publication")
+    slug = models.SlugField(max_length=200, db_index=False)
+    desk = models.ForeignKey(Desk, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    source = models.ForeignKey(Source, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    tags = models.ManyToManyField("taggit.Tag", through="PublicationTag", blank=True, related_name="+")
+    # What lists, feeds and the API's list show (articles.cards), prepared once.
+    card = models.JSONField()
+    # The hero image's renditions, made when the version was approved (derived, not content).
+    renditions = models.JSONField(default=list, blank=True)
+    # Dated notices of updates and corrections shown with this version.
+    changes = models.JSONField(default=list, blank=True)
+    published_at = models.DateTimeField("first published", help_text="The public date of first publication.")
+    updated_at = models.DateTimeField("publicly updated", null=True, blank=True)
+    live_from = models.DateTimeField()
+    live_until = models.DateTimeField(null=True, blank=True)
+    search_title = models.TextField(blank=True)
+    search_summary = models.TextField(blank=True)
+    search_body = models.TextField(blank=True)
+    # The weighted tsvector of the three fields above on PostgreSQL (GIN-indexed); unused on SQLite.
+    search_document = SearchVectorField(null=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = PublicationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        indexes = [
+            # Public lists walk these newest first, reading the window from the index.
+            models.Index(
+                fields=["-published_at", "-id"], include=["live_from", "live_until"], name="publication_listing_idx"
+            ),
+            models.Index(fields=["desk", "-published_at", "-id"], name="publication_desk_idx"),
+            models.Index(fields=["slug", "-live_from"], name="publication_slug_idx"),
+            models.Index(fields=["article", "-live_from"], name="publication_article_idx"),
+            # The next window boundary (a cached page is kept until then).
+            models.Index(fields=["live_from"], name="publication_from_idx"),
+            models.Index(fields=["live_until"], name="publication_until_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(live_until__isnull=True) | Q(live_until__gt=models.F("live_from")),
+                name="publication_window_not_empty",
+            ),
+            models.CheckConstraint(condition=~Q(slug=""), name="publication_slug_not_empty"),
+        ]
+
+    def __str__(self):
+        return f"{self.slug} [{self.live_from:%Y-%m-%d %H:%M}, {self.live_until or '…'})"
+
+    def is_current(self, at=None) -> bool:
+        at = at or timezone.now()
+        return self.live_from <= at and (self.live_until is None or at < self.live_until)
+
+
+class PublicationTag(models.Model):
+    """A tag of a publication, with its story's first-publication time beside it, so that a
+    tag's page walks its own stories newest first through the (tag, published_at) index."""
+
+    publication = models.ForeignKey(Publication, on_delete=models.CASCADE, related_name="taggings", db_index=False)
     tag = models.ForeignKey("taggit.Tag", on_delete=models.CASCADE, related_name="+", db_index=False)
     published_at = models.DateTimeField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["article", "tag"], name="livetag_article_tag_unique")]
-        indexes = [models.Index(fields=["tag", "-published_at", "-article"], name="livetag_tag_published_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["publication", "tag"], name="publicationtag_unique"),
+        ]
+        indexes = [models.Index(fields=["tag", "-published_at", "-publication"], name="publicationtag_tag_idx")]
 
     def __str__(self):
-        return f"{self.article_id}: {self.tag_id}"
+        return f"{self.publication_id}: {self.tag_id}"
+
+
+class PublicationGeneration(models.Model):
+    """One row: a number that moves, in the same transaction, with every change to the
+    publications (publish, unpublish, delete). Cached public pages are kept under the
+    number they were built in (articles.caching), so every process sees a change at once."""
+
+    value = models.BigIntegerField(default=1)
+
+    def __str__(self):
+        return str(self.value)
 
 
 class OrderedChild(models.Model):
@@ -358,9 +426,7 @@ class TakePoint(OrderedChild):
         constraints = [
             models.UniqueConstraint(fields=["take", "position"], name="takepoint_unique_position"),
             models.CheckConstraint(condition=~Q(text=""), name="takepoint_text_not_empty"),
-            models.CheckConstraint(
-                condition=Q(kind__in=TakeKind.values), name="takepoint_kind_valid"
-            ),
+            models.CheckConstraint(condition=Q(kind__in=TakeKind.values), name="takepoint_kind_valid"),
         ]
 
     def __str__(self):

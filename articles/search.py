@@ -10,6 +10,9 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from articles.storyformat import TAKE_KINDS
+from articles.text import html_to_text
+
 CONFIG = "english"
 # Ranking looks at the most recent matches only, so a common word costs the same with a
 # hundred stories or a million.
@@ -22,6 +25,24 @@ MAX_QUERY_LENGTH = 200
 MAX_TERMS = 12
 _WORD = re.compile(r"\w+", re.UNICODE)
 _LEXEME = re.compile(r"'((?:[^']|'')+)'")
+
+
+def search_texts(data: dict) -> dict:
+    """The live revision as three plain-text fields, by weight: title, summary, body."""
+    summary = [html_to_text(data["lede_html"]), data["key_facts_heading"]]
+    summary += [f"{f['label']}: {f['text']}" for f in data["key_facts"]]
+    body = []
+    for section in data["sections"]:
+        body += [section["heading"], html_to_text(section["body_html"]), section["points_heading"]]
+        body += [f"{p['label']} {p['text']}".strip() for p in section["points"]]
+    if data.get("take"):
+        body.append(data["take"]["title"])
+        body += [f"{TAKE_KINDS[p['kind']][1]}: {p['text']}" for p in data["take"]["points"]]
+    return {
+        "search_title": data["title"],
+        "search_summary": "\n".join(s for s in summary if s),
+        "search_body": "\n".join(s for s in body if s),
+    }
 
 
 def search_vector():
@@ -91,12 +112,21 @@ def _ranked(query: str, start: int, stop: int) -> list[dict]:
     from articles.models import Article
 
     sql = _RANKED.format(table=connection.ops.quote_name(Article._meta.db_table))
-    params = {"config": CONFIG, "query": query, "now": timezone.now(), "candidates": CANDIDATES,
-              "body_chars": EXCERPT_BODY_CHARS, "limit": stop - start, "offset": start}
+    params = {
+        "config": CONFIG,
+        "query": query,
+        "now": timezone.now(),
+        "candidates": CANDIDATES,
+        "body_chars": EXCERPT_BODY_CHARS,
+        "limit": stop - start,
+        "offset": start,
+    }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [{"live_revision_id": revision_id, "passage": passage, "stems": stems}
-                for revision_id, passage, stems in cursor.fetchall()]
+        return [
+            {"live_revision_id": revision_id, "passage": passage, "stems": stems}
+            for revision_id, passage, stems in cursor.fetchall()
+        ]
 
 
 def _word_matches(query: str) -> QuerySet:
@@ -105,14 +135,17 @@ def _word_matches(query: str) -> QuerySet:
 
     condition = Q()
     for word in query.split():
-        condition &= Q(search_title__icontains=word) | Q(search_summary__icontains=word) | Q(
-            search_body__icontains=word
+        condition &= (
+            Q(search_title__icontains=word) | Q(search_summary__icontains=word) | Q(search_body__icontains=word)
         )
-    passage = Concat("search_summary", Value("\n"), Left("search_body", EXCERPT_BODY_CHARS),
-                     output_field=TextField())
+    passage = Concat("search_summary", Value("\n"), Left("search_body", EXCERPT_BODY_CHARS), output_field=TextField())
     live = Article.objects.live().filter(published_at__lte=timezone.now())
-    return live.filter(condition).annotate(passage=passage).order_by("-published_at", "-pk").values(
-        "live_revision_id", "passage")
+    return (
+        live.filter(condition)
+        .annotate(passage=passage)
+        .order_by("-published_at", "-pk")
+        .values("live_revision_id", "passage")
+    )
 
 
 def excerpt(hit: dict, query: str) -> SafeString:
@@ -123,8 +156,9 @@ def excerpt(hit: dict, query: str) -> SafeString:
     terms = {word.lower() for word in query.split()}
     terms |= {stem.replace("''", "'") for stem in _LEXEME.findall(hit.get("stems") or "")}
     text = hit["passage"]
-    pattern = re.compile(r"\b(?:%s)\w*" % "|".join(map(re.escape, sorted(terms, key=len, reverse=True))),
-                         re.IGNORECASE)
+    pattern = re.compile(
+        r"\b(?:{})\w*".format("|".join(map(re.escape, sorted(terms, key=len, reverse=True)))), re.IGNORECASE
+    )
     first = pattern.search(text) if terms else None
     start, stop = _word_window(text, max(first.start() - 60, 0) if first else 0, first.start() if first else 0)
     window = text[start:stop].strip()
@@ -149,7 +183,7 @@ def _marked(text: str, pattern: re.Pattern) -> str:
     """The text escaped, each match of the pattern in our own <mark> tags."""
     parts, last = [], 0
     for match in pattern.finditer(text):
-        parts += [escape(text[last:match.start()]), f"<mark>{escape(match.group(0))}</mark>"]
+        parts += [escape(text[last : match.start()]), f"<mark>{escape(match.group(0))}</mark>"]
         last = match.end()
     parts.append(escape(text[last:]))
     return "".join(parts)

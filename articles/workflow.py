@@ -20,13 +20,16 @@ from django.db.models import F, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from articles import attribution, caching, live, notifications
+from articles import attribution, notifications, publications
+from articles.images import ImageUnreadable, snapshot_renditions
 from articles.models import Article, ArticleStatus, Revision, Transition
-from articles.search import refresh_documents
 from articles.snapshots import article_snapshot
 
 DRAFT, IN_REVIEW, PUBLISHED, ARCHIVED = (
-    ArticleStatus.DRAFT, ArticleStatus.IN_REVIEW, ArticleStatus.PUBLISHED, ArticleStatus.ARCHIVED,
+    ArticleStatus.DRAFT,
+    ArticleStatus.IN_REVIEW,
+    ArticleStatus.PUBLISHED,
+    ArticleStatus.ARCHIVED,
 )
 
 
@@ -100,6 +103,7 @@ def _require_state(article: Article, allowed: tuple, doing: str) -> None:
 
 # Guards: the rules of each transition, used both to refuse and to list what a user may do.
 
+
 def _require_attribution(article: Article, doing: str) -> None:
     refusal = attribution.attribution_refusal(article, doing)
     if refusal:
@@ -117,8 +121,10 @@ def _guard_submit(article, user):
 
 def _guard_withdraw(article, user):
     _require_state(article, (IN_REVIEW,), "withdraw")
-    if user is None or not user.is_active or not (
-        article.submitted_by_id == user.pk or user.has_perm("articles.approve_article")
+    if (
+        user is None
+        or not user.is_active
+        or not (article.submitted_by_id == user.pk or user.has_perm("articles.approve_article"))
     ):
         raise TransitionPermissionError(
             f"{_name(user)} may not withdraw “{article.title}”: only the person who submitted it, or a moderator, can."
@@ -165,7 +171,7 @@ def _require_second_person(article, user):
 
 def _guard_unpublish(article, user):
     _require(user, "unpublish_article", "unpublish stories")
-    if article.live_revision_id is None:
+    if publications.approved(article.pk) is None:
         raise TransitionNotAllowed(f"“{article.title}” is not published, so it cannot be unpublished.")
 
 
@@ -228,7 +234,7 @@ def edit_refusal(article: Article, user) -> str:
 
 
 def _locked(article: Article) -> Article:
-    return Article.objects.select_for_update(of=("self",)).select_related("live_revision").get(pk=article.pk)
+    return Article.objects.select_for_update(of=("self",)).get(pk=article.pk)
 
 
 def _move(article: Article, *, user, action: str, to: str, comment: str = "", revision=None, **fields) -> Transition:
@@ -241,15 +247,15 @@ def _move(article: Article, *, user, action: str, to: str, comment: str = "", re
     for name, value in fields.items():
         setattr(article, name, value)
     record = Transition.objects.create(
-        article=article, action=action, from_status=from_status, to_status=to, user=user, comment=comment,
+        article=article,
+        action=action,
+        from_status=from_status,
+        to_status=to,
+        user=user,
+        comment=comment,
         revision=revision,
     )
     transaction.on_commit(lambda: notifications.transition_happened(record.pk))
-    if "live_revision" in fields:
-        # What readers see changes: clear cached pages now and again once committed (a
-        # request between the two could otherwise cache the old version).
-        caching.bump()
-        transaction.on_commit(caching.bump)
     return record
 
 
@@ -265,8 +271,15 @@ def article_submit(*, article: Article, user) -> Transition:
     """Send the working copy to the moderators' review queue."""
     locked = _locked(article)
     _guard_submit(locked, user)
-    record = _move(locked, user=user, action="submit", to=IN_REVIEW, submitted_by=user,
-                   submitted_at=timezone.now(), review_comment="")
+    record = _move(
+        locked,
+        user=user,
+        action="submit",
+        to=IN_REVIEW,
+        submitted_by=user,
+        submitted_at=timezone.now(),
+        review_comment="",
+    )
     _refresh(article)
     return record
 
@@ -303,10 +316,13 @@ def article_approve(
     change_note: str = "",
     direct: bool = False,
 ) -> Transition:
-    """Approve the working copy: take an immutable revision and make it live now or at `go_live_at`.
+    """Approve the working copy: take an immutable revision and put it live now or at
+    `go_live_at` (articles.publications.go_live), until `expires_at` if given.
 
-    `direct` publishes a draft without a review step (import_story --publish); the four-eyes
-    rule still applies: the approver may not be the last person who changed the content.
+    A later time for a live story is a scheduled update: readers keep the current version
+    until then. `direct` publishes a draft without a review step (import_story --publish);
+    the four-eyes rule still applies: the approver may not be the last person who changed
+    the content.
     """
     locked = _locked(article)
     _guard_approve(locked, user, direct=direct)
@@ -314,64 +330,68 @@ def article_approve(
     live_from = max(go_live_at, now) if go_live_at else now
     if expires_at is not None and expires_at <= live_from:
         raise TransitionNotAllowed("The expiry time must be after the go-live time.")
-    previous = locked.live_revision.data if locked.live_revision_id else None
-    changes = list(previous.get("changes", [])) if previous else []
-    public_updated_at = locked.public_updated_at
-    if locked.published_at is not None and change_kind != ChangeKind.MINOR:
+    previous = publications.latest_before(locked.pk, live_from)
+    changes = list(previous.changes) if previous else []
+    updated_at = previous.updated_at if previous else None
+    if previous is not None and change_kind != ChangeKind.MINOR:
         if change_kind not in (ChangeKind.UPDATE, ChangeKind.CORRECTION):
             raise TransitionNotAllowed(f"Unknown kind of change {change_kind!r}: use minor, update or correction.")
         note = _comment(change_note, f"a short note for readers about this {change_kind}", locked)
         changes.append({"kind": change_kind, "note": note, "at": live_from.isoformat()})
-        public_updated_at = live_from
-    published_at = locked.published_at or live_from
+        updated_at = live_from
     data = article_snapshot(locked)
-    data.update(
-        changes=changes,
-        published_at=published_at.isoformat(),
-        updated_at=public_updated_at.isoformat() if public_updated_at else None,
-    )
     try:
-        live.prepare_snapshot(data)
-    except live.ImageUnreadable as error:
-        raise TransitionNotAllowed(f"The hero image of “{locked.title}” cannot be read ({error}); upload it again.")
+        renditions = snapshot_renditions(data)
+    except ImageUnreadable as error:
+        raise TransitionNotAllowed(
+            f"The hero image of “{locked.title}” cannot be read ({error}); upload it again."
+        ) from error
     revision = _revision_create(locked, user=user, kind=Revision.Kind.APPROVAL, data=data)
-    when = "now" if live_from == now else f"from {live_from:%Y-%m-%d %H:%M %Z}"
-    if locked.is_live and live_from > now:
-        # A scheduled update of a live story: readers keep the current version until then.
-        record = _move(
-            locked, user=user, action="approve", to=PUBLISHED,
-            comment=(change_note or "").strip() or f"Update live {when}.", revision=revision,
-            next_revision=revision, next_from=live_from, next_until=expires_at, has_unpublished_changes=False,
-            review_comment="",
+    try:
+        publications.go_live(
+            locked,
+            revision,
+            start=live_from,
+            end=expires_at,
+            changes=changes,
+            updated_at=updated_at,
+            renditions=renditions,
         )
-        caching.forget_schedule()
-        _refresh(article)
-        return record
-    live.move_address(locked, locked.slug)
+    except publications.AddressTaken as error:
+        raise TransitionNotAllowed(f"Cannot approve “{locked.title}”: {error.message}") from error
+    when = "now" if live_from == now else f"from {live_from:%Y-%m-%d %H:%M %Z}"
+    scheduled_update = live_from > now and publications.live_now(locked.pk) is not None
     record = _move(
-        locked, user=user, action="approve", to=PUBLISHED,
-        comment=(change_note or "").strip() or f"Live {when}.",
-        revision=revision, live_revision=revision, live_from=live_from, live_until=expires_at,
-        published_at=published_at, public_updated_at=public_updated_at, has_unpublished_changes=False,
-        review_comment="", unpublished_at=None, live_slug=locked.slug, next_revision=None, next_from=None,
-        next_until=None, **live.search_texts(data), **live.live_listing(data),
+        locked,
+        user=user,
+        action="approve",
+        to=PUBLISHED,
+        comment=(change_note or "").strip() or (f"Update live {when}." if scheduled_update else f"Live {when}."),
+        revision=revision,
+        has_unpublished_changes=False,
+        review_comment="",
     )
-    live.set_live_tags(locked, data)
-    refresh_documents(Article.objects.filter(pk=locked.pk))
     _refresh(article)
     return record
 
 
 @transaction.atomic
 def article_unpublish(*, article: Article, user, reason: str) -> Transition:
-    """Take the story off the public site at once, with a reason on the record."""
+    """Take the story off the public site at once, with a reason on the record; versions
+    approved for later are dropped too, and share-preview links issued before end."""
     locked = _locked(article)
     _guard_unpublish(locked, user)
     reason = _comment(reason, "a reason for unpublishing", locked)
-    record = _move(locked, user=user, action="unpublish", to=ARCHIVED, comment=reason, live_revision=None,
-                   live_from=None, live_until=None, unpublished_at=timezone.now(), has_unpublished_changes=False,
-                   live_slug=None, live_card=None, next_revision=None, next_from=None, next_until=None,
-                   share_links_version=F("share_links_version") + 1)  # ends earlier share-preview links
+    publications.take_down(locked)
+    record = _move(
+        locked,
+        user=user,
+        action="unpublish",
+        to=ARCHIVED,
+        comment=reason,
+        has_unpublished_changes=False,
+        share_links_version=F("share_links_version") + 1,
+    )
     _refresh(article)
     return record
 
@@ -384,41 +404,6 @@ def article_reopen(*, article: Article, user) -> Transition:
     record = _move(locked, user=user, action="reopen", to=DRAFT)
     _refresh(article)
     return record
-
-
-def promote_due_updates() -> int:
-    """Put approved updates whose go-live time has come in front of readers.
-
-    Called by the public side before it reads (see caching.refresh_schedule), so no worker
-    is needed. Each story is promoted in its own transaction, under its row lock.
-    """
-    now = timezone.now()
-    promoted = 0
-    for pk in Article.objects.filter(next_revision__isnull=False, next_from__lte=now).values_list("pk", flat=True):
-        with transaction.atomic():
-            article = (
-                Article.objects.select_for_update(of=("self",), skip_locked=True).select_related("next_revision")
-                .filter(pk=pk, next_revision__isnull=False, next_from__lte=now).first()
-            )
-            if article is None:
-                continue
-            revision = article.next_revision
-            live.move_address(article, revision.data["slug"])
-            updated_at = revision.data.get("updated_at")
-            Article.objects.filter(pk=pk).update(
-                live_revision=revision, live_from=article.next_from, live_until=article.next_until,
-                live_slug=revision.data["slug"], next_revision=None, next_from=None, next_until=None,
-                public_updated_at=datetime.fromisoformat(updated_at) if updated_at else article.public_updated_at,
-                **live.search_texts(revision.data), **live.live_listing(revision.data),
-            )
-            live.set_live_tags(article, revision.data)
-            refresh_documents(Article.objects.filter(pk=pk))
-            Transition.objects.create(
-                article=article, action="go-live", from_status=article.status, to_status=article.status, user=None,
-                comment=f"Scheduled update (revision #{revision.number}) went live.", revision=revision,
-            )
-            promoted += 1
-    return promoted
 
 
 TRANSITIONS = {
@@ -453,7 +438,8 @@ CONTENT_KINDS = (Revision.Kind.SAVE, Revision.Kind.IMPORT, Revision.Kind.RESTORE
 def _content(data: dict) -> dict:
     content = {k: v for k, v in data.items() if k not in CONTENT_IGNORED}
     if content.get("image"):
-        # Approval adds the hero image's renditions to the live snapshot; they are not content.
+        # Approval revisions written before publications carried the image's renditions; they
+        # are derived, not content (renditions now live on the Publication).
         content["image"] = {k: v for k, v in content["image"].items() if k != "renditions"}
     return content
 
@@ -464,7 +450,12 @@ def same_content(a: dict, b: dict) -> bool:
 
 
 def article_saved(
-    *, article: Article, user, kind: str = Revision.Kind.SAVE, note: str = "", data: dict | None = None,
+    *,
+    article: Article,
+    user,
+    kind: str = Revision.Kind.SAVE,
+    note: str = "",
+    data: dict | None = None,
     locked: bool = False,
 ) -> Revision:
     """Record a save of the working copy: a revision, a new version number, and whether it
@@ -487,7 +478,8 @@ def _record_save(*, current: Article, article: Article, user, kind: str, note: s
     """The work of `article_saved` on `current`, the row as locked; the caller's `article` is updated."""
     data = article_snapshot(current) if data is None else data
     revision = _revision_create(current, user=user, kind=kind, data=data, note=note)
-    changed = current.live_revision_id is not None and not same_content(data, current.live_revision.data)
+    approved = publications.approved(current.pk)
+    changed = approved is not None and not same_content(data, approved.revision.data)
     Article.objects.filter(pk=current.pk).update(
         version=F("version") + 1, updated_by=user, has_unpublished_changes=changed
     )
@@ -541,6 +533,8 @@ def article_restore(*, article: Article, revision: Revision, user) -> Revision:
     if not can_edit(locked, user):
         raise TransitionPermissionError(edit_refusal(locked, user))
     snapshot_restore(locked, revision.data)
-    saved = article_saved(article=locked, user=user, kind=Revision.Kind.RESTORE, note=f"Restored from #{revision.number}")
+    saved = article_saved(
+        article=locked, user=user, kind=Revision.Kind.RESTORE, note=f"Restored from #{revision.number}"
+    )
     _refresh(article)
     return saved

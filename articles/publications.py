@@ -1,0 +1,182 @@
+"""Going live and coming down: the one place that writes what readers see.
+
+A story is in front of readers through its Publication rows (articles.models), each an
+approved revision with a window [live_from, live_until). `go_live` puts a version live now
+or later: it replaces the story's versions that had not started by then, ends the one that
+is live at that moment, and writes the new row. `take_down` ends the window now. Expiry is
+an end time. Both move the publication generation in the same transaction, so cached pages
+everywhere stop being served the moment the change is committed (articles.caching).
+
+The caller (articles.workflow) holds the story's row lock inside a transaction. An address
+can be held by one story at a time: a version whose address another story holds during any
+part of its window is refused (AddressTaken, naming the other story). PostgreSQL enforces
+the same with exclusion constraints (migration 0021); a clash that slips past the check in
+a race comes back from the database as the same refusal.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from taggit.models import Tag
+
+from articles.cards import card_data
+from articles.models import Article, Desk, Publication, PublicationGeneration, PublicationTag, Revision, Source
+from articles.search import refresh_documents, search_texts
+
+
+class AddressTaken(Exception):
+    """Another story holds this address during the window asked for."""
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Window:
+    start: datetime
+    end: datetime | None = None
+
+    def overlapping(self, queryset):
+        """The rows of `queryset` whose window meets this one."""
+        queryset = queryset.filter(Q(live_until__isnull=True) | Q(live_until__gt=self.start))
+        return queryset if self.end is None else queryset.filter(live_from__lt=self.end)
+
+
+def _when(moment: datetime) -> str:
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M %Z}"
+
+
+def address_holder(slug: str, window: Window, *, exclude_article: int | None = None) -> Publication | None:
+    """Another story's publication holding `slug` during any part of `window`, if any."""
+    others = window.overlapping(Publication.objects.filter(slug=slug)).exclude(article_id=exclude_article)
+    return others.select_related("article").order_by("live_from").first()
+
+
+def address_refusal(slug: str, window: Window, *, exclude_article: int | None = None) -> str | None:
+    """Why `slug` cannot be this story's address during `window`, or None if it can."""
+    other = address_holder(slug, window, exclude_article=exclude_article)
+    if other is None:
+        return None
+    held = "now" if other.live_from <= timezone.now() else f"from {_when(other.live_from)}"
+    until = f" until {_when(other.live_until)}" if other.live_until else ""
+    return (
+        f"The address “{slug}” is held by another story, “{other.article.title}”, {held}{until}; "
+        "give this story another slug, or take the other story down first."
+    )
+
+
+def go_live(
+    article: Article,
+    revision: Revision,
+    *,
+    start: datetime,
+    end: datetime | None = None,
+    changes: list | None = None,
+    updated_at: datetime | None = None,
+    renditions: list | None = None,
+) -> Publication:
+    """Put `revision` (an approved snapshot of `article`) in front of readers from `start`
+    until `end` (None: no end). Returns the new publication; raises AddressTaken."""
+    data = revision.data
+    window = Window(start, end)
+    if refusal := address_refusal(data["slug"], window, exclude_article=article.pk):
+        raise AddressTaken(refusal)
+    mine = Publication.objects.filter(article=article)
+    # Versions approved for later that had not started by `start` are replaced by this one.
+    mine.filter(live_from__gte=start).delete()
+    # The version live at `start` ends there.
+    window.overlapping(mine).update(live_until=start)
+    first = mine.order_by("live_from").values_list("published_at", flat=True).first()
+    desk = Desk.objects.filter(slug=data["desk"]["slug"]).first() if data.get("desk") else None
+    source = Source.objects.filter(name=data["source"]["name"]).first() if data.get("source") else None
+    published_at = first or start
+    card = card_data(
+        {
+            **data,
+            "image": {**data["image"], "renditions": renditions or []} if data.get("image") else None,
+            "published_at": published_at.isoformat(),
+            "updated_at": updated_at.isoformat() if updated_at else None,
+        }
+    )
+    try:
+        with transaction.atomic():  # on PostgreSQL a constraint violation must not end the caller's transaction
+            publication = Publication.objects.create(
+                article=article,
+                revision=revision,
+                slug=data["slug"],
+                desk=desk,
+                source=source,
+                card=card,
+                renditions=renditions or [],
+                changes=list(changes or []),
+                published_at=published_at,
+                updated_at=updated_at,
+                live_from=start,
+                live_until=end,
+                **search_texts(data),
+            )
+    except IntegrityError as error:
+        if getattr(getattr(error, "__cause__", None), "sqlstate", None) == "23P01":  # exclusion_violation
+            raise AddressTaken(
+                address_refusal(data["slug"], window, exclude_article=article.pk)
+                or f"The address “{data['slug']}” was taken by another story a moment ago; try again."
+            ) from error
+        raise
+    tags = Tag.objects.filter(slug__in=[t["slug"] for t in data["tags"]]).values_list("pk", flat=True)
+    PublicationTag.objects.bulk_create(
+        PublicationTag(publication=publication, tag_id=pk, published_at=published_at) for pk in tags
+    )
+    if connection.vendor == "postgresql":
+        refresh_documents(Publication.objects.filter(pk=publication.pk))
+    generation_move()
+    return publication
+
+
+def take_down(article: Article) -> bool:
+    """End the story's publication now and drop versions approved for later. Returns whether
+    anything was live or scheduled."""
+    now = timezone.now()
+    mine = Publication.objects.filter(article=article)
+    dropped, _ = mine.filter(live_from__gt=now).delete()
+    ended = mine.current(now).update(live_until=now)
+    if dropped or ended:
+        generation_move()
+    return bool(dropped or ended)
+
+
+def generation_move() -> None:
+    """Move the publication generation on, inside the caller's transaction: pages cached
+    before are not served once it commits, in any process (articles.caching)."""
+    if not PublicationGeneration.objects.filter(pk=1).update(value=F("value") + 1):
+        PublicationGeneration.objects.update_or_create(pk=1, defaults={"value": int(timezone.now().timestamp() * 1000)})
+
+
+# What the editors' side shows of a story's publications.
+
+
+def live_now(article_id: int) -> Publication | None:
+    """The story's publication readers see now, if any."""
+    return Publication.objects.current().filter(article_id=article_id).select_related("revision").first()
+
+
+def approved(article_id: int) -> Publication | None:
+    """The version readers see now, or else the next one they will see (a scheduled story)."""
+    rows = Publication.objects.current_or_scheduled().filter(article_id=article_id)
+    return rows.select_related("revision").order_by("live_from").first()
+
+
+def upcoming(article_id: int) -> Publication | None:
+    """A version approved to replace the live one later (a scheduled update), if any."""
+    now = timezone.now()
+    if not Publication.objects.current(now).filter(article_id=article_id).exists():
+        return None
+    return Publication.objects.scheduled(now).filter(article_id=article_id).order_by("live_from").first()
+
+
+def latest_before(article_id: int, moment: datetime) -> Publication | None:
+    """The story's newest publication that started before `moment` (live then, or ended)."""
+    return Publication.objects.filter(article_id=article_id, live_from__lt=moment).order_by("-live_from").first()
