@@ -67,14 +67,21 @@ class StoryPartFormSet(nested_admin.formsets.NestedInlineFormSet):
         part = self.model._meta.verbose_name
         if pk is None or self._existing_object(pk) is None:
             parent_meta = self.fk.related_model._meta
-            parent, parents = (("story", "stories") if self.fk.related_model is Article
-                               else (parent_meta.verbose_name, parent_meta.verbose_name_plural))
+            parent, parents = (
+                ("story", "stories")
+                if self.fk.related_model is Article
+                else (parent_meta.verbose_name, parent_meta.verbose_name_plural)
+            )
             named = f"{part.capitalize()} {pk}" if pk is not None else f"A {part}"
-            return (f"{named} does not belong to this {parent}; nothing was saved. Parts cannot be moved "
-                    f"between {parents}: delete the {part} where it is and add it where it should be.")
+            return (
+                f"{named} does not belong to this {parent}; nothing was saved. Parts cannot be moved "
+                f"between {parents}: delete the {part} where it is and add it where it should be."
+            )
         if index >= self.initial_form_count() or pk in seen:
-            return (f"{part.capitalize()} {pk} was sent twice; nothing was saved. Reload the page and make "
-                    f"the change again.")
+            return (
+                f"{part.capitalize()} {pk} was sent twice; nothing was saved. Reload the page and make "
+                f"the change again."
+            )
         seen.add(pk)
         return ""
 
@@ -206,8 +213,12 @@ class PublicationFilter(admin.SimpleListFilter):
     parameter_name = "publication"
 
     def lookups(self, request, model_admin):
-        return [("live", "Live now"), ("scheduled", "Scheduled"), ("changes", "Live, with unpublished changes"),
-                ("offline", "Not on the site")]
+        return [
+            ("live", "Live now"),
+            ("scheduled", "Scheduled"),
+            ("changes", "Live, with unpublished changes"),
+            ("offline", "Not on the site"),
+        ]
 
     def queryset(self, request, queryset):
         now = timezone.now()
@@ -234,15 +245,34 @@ class ArticleAdmin(nested_admin.NestedModelAdmin):
     show_full_result_count = False  # counting 100,000 stories twice per page is the slow part
     prepopulated_fields = {"slug": ["title"]}
     autocomplete_fields = ["source", "desk"]
-    readonly_fields = ["status_badge", "live_column", "submitted_by", "created_by", "updated_by", "created_at",
-                       "updated_at"]
+    readonly_fields = [
+        "status_badge",
+        "live_column",
+        "submitted_by",
+        "created_by",
+        "updated_by",
+        "created_at",
+        "updated_at",
+    ]
     fieldsets = [
         (None, {"fields": ["title", "slug", "lede", "byline", "desk", "tags", "opened_version"]}),
         ("Hero image", {"fields": ["image", "image_alt", "image_credit"]}),
         ("Attribution", {"fields": ["source", "original_url"]}),
         ("Key facts", {"fields": ["key_facts_heading"]}),
-        ("Workflow", {"fields": ["status_badge", "live_column", "submitted_by", "created_by", "updated_by",
-                                 "created_at", "updated_at"]}),
+        (
+            "Workflow",
+            {
+                "fields": [
+                    "status_badge",
+                    "live_column",
+                    "submitted_by",
+                    "created_by",
+                    "updated_by",
+                    "created_at",
+                    "updated_at",
+                ]
+            },
+        ),
     ]
     inlines = [KeyFactInline, SectionInline, TakeInline]
 
@@ -339,16 +369,24 @@ class ArticleAdmin(nested_admin.NestedModelAdmin):
 
         return [
             path("review-queue/", view(admin_views.review_queue_view), name="articles_article_review_queue"),
-            path("<path:object_id>/transition/<slug:action>/", view(admin_views.transition_view),
-                 name="articles_article_transition"),
+            path(
+                "<path:object_id>/transition/<slug:action>/",
+                view(admin_views.transition_view),
+                name="articles_article_transition",
+            ),
             path("<path:object_id>/preview/", view(admin_views.preview_view), name="articles_article_preview"),
             path("<path:object_id>/share/", view(admin_views.share_view), name="articles_article_share"),
-            path("<path:object_id>/share/revoke/", view(admin_views.share_revoke_view),
-                 name="articles_article_share_revoke"),
-            path("<path:object_id>/revisions/<int:number>/", view(admin_views.diff_view),
-                 name="articles_article_diff"),
-            path("<path:object_id>/revisions/<int:number>/restore/", view(admin_views.restore_view),
-                 name="articles_article_restore"),
+            path(
+                "<path:object_id>/share/revoke/",
+                view(admin_views.share_revoke_view),
+                name="articles_article_share_revoke",
+            ),
+            path("<path:object_id>/revisions/<int:number>/", view(admin_views.diff_view), name="articles_article_diff"),
+            path(
+                "<path:object_id>/revisions/<int:number>/restore/",
+                view(admin_views.restore_view),
+                name="articles_article_restore",
+            ),
             *super().get_urls(),
         ]
 
@@ -369,9 +407,12 @@ class SourceAdmin(admin.ModelAdmin):
         if before:
             count = workflow.source_changed(source=obj, before=before, user=request.user)
             if count:
-                messages.info(request, f"The change is recorded in the history of {count} "
-                                       f"stor{'y' if count == 1 else 'ies'} using “{obj.name}”; live ones show it "
-                                       "as unpublished changes until a new version is approved.")
+                messages.info(
+                    request,
+                    f"The change is recorded in the history of {count} "
+                    f"stor{'y' if count == 1 else 'ies'} using “{obj.name}”; live ones show it "
+                    "as unpublished changes until a new version is approved.",
+                )
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(story_count=Count("articles")).order_by("name")

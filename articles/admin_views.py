@@ -60,7 +60,8 @@ def transition_view(model_admin, request, object_id, action):
             messages.success(request, f"{step.label}: done. “{article.title}” is now {article.status_label().lower()}.")
             return HttpResponseRedirect(_change_url(article))
     return TemplateResponse(
-        request, "admin/articles/article/transition.html",
+        request,
+        "admin/articles/article/transition.html",
         _context(model_admin, request, article, title=f"{step.label}: {article.title}", form=form, step=step),
     )
 
@@ -68,8 +69,9 @@ def transition_view(model_admin, request, object_id, action):
 def preview_view(model_admin, request, object_id):
     """The working copy in the public template, for editors and moderators."""
     article = _article(model_admin, request, object_id)
-    return render_preview(request, working_copy(article.pk),
-                          banner="Preview of the working copy: readers do not see this version yet.")
+    return render_preview(
+        request, working_copy(article.pk), banner="Preview of the working copy: readers do not see this version yet."
+    )
 
 
 def share_view(model_admin, request, object_id):
@@ -78,8 +80,10 @@ def share_view(model_admin, request, object_id):
         return HttpResponseNotAllowed(["POST"])
     article = _article(model_admin, request, object_id)
     if article.status == Article.Status.ARCHIVED:  # its links are refused (articles.previews)
-        messages.error(request, f"“{article.title}” is archived, so a share link would not work; "
-                                "reopen it as a draft to share a preview.")
+        messages.error(
+            request,
+            f"“{article.title}” is archived, so a share link would not work; reopen it as a draft to share a preview.",
+        )
         return HttpResponseRedirect(_change_url(article))
     link = request.build_absolute_uri(preview_url(article))
     messages.success(request, f"Share preview link (read-only, expires): {link}")
@@ -92,8 +96,9 @@ def share_revoke_view(model_admin, request, object_id):
         return HttpResponseNotAllowed(["POST"])
     article = _article(model_admin, request, object_id)
     share_links_revoke(article=article, user=request.user)
-    messages.success(request, f"Share links revoked: every preview link issued for “{article.title}” so far "
-                              "no longer works.")
+    messages.success(
+        request, f"Share links revoked: every preview link issued for “{article.title}” so far no longer works."
+    )
     return HttpResponseRedirect(_change_url(article))
 
 
@@ -104,12 +109,20 @@ def history_view(model_admin, request, object_id):
     transitions = list(article.transitions.select_related("user"))
     events = sorted(
         [("revision", r.created_at, r) for r in revisions] + [("transition", t.at, t) for t in transitions],
-        key=lambda event: event[1], reverse=True,
+        key=lambda event: event[1],
+        reverse=True,
     )
     return TemplateResponse(
-        request, "admin/articles/article/timeline.html",
-        _context(model_admin, request, article, title=f"History: {article.title}", events=events,
-                 can_restore=workflow.can_edit(article, request.user)),
+        request,
+        "admin/articles/article/timeline.html",
+        _context(
+            model_admin,
+            request,
+            article,
+            title=f"History: {article.title}",
+            events=events,
+            can_restore=workflow.can_edit(article, request.user),
+        ),
     )
 
 
@@ -125,10 +138,18 @@ def diff_view(model_admin, request, object_id, number):
     else:
         other, other_label = article_snapshot(article), "the working copy"
     return TemplateResponse(
-        request, "admin/articles/article/diff.html",
-        _context(model_admin, request, article, title=f"Revision #{revision.number} against {other_label}",
-                 revision=revision, other_label=other_label, lines=snapshot_diff(revision.data, other),
-                 can_restore=workflow.can_edit(article, request.user)),
+        request,
+        "admin/articles/article/diff.html",
+        _context(
+            model_admin,
+            request,
+            article,
+            title=f"Revision #{revision.number} against {other_label}",
+            revision=revision,
+            other_label=other_label,
+            lines=snapshot_diff(revision.data, other),
+            can_restore=workflow.can_edit(article, request.user),
+        ),
     )
 
 
@@ -150,11 +171,18 @@ def review_queue_view(model_admin, request):
     """Stories waiting for review, oldest submission first."""
     if not model_admin.has_view_permission(request):
         raise PermissionDenied
-    waiting = Article.objects.filter(status=Article.Status.IN_REVIEW).select_related(
-        "submitted_by", "desk", "live_revision"
-    ).order_by("submitted_at", "pk")
+    waiting = (
+        Article.objects.filter(status=Article.Status.IN_REVIEW)
+        .select_related("submitted_by", "desk", "live_revision")
+        .order_by("submitted_at", "pk")
+    )
     return TemplateResponse(
-        request, "admin/articles/article/review_queue.html",
-        {**model_admin.admin_site.each_context(request), "opts": Article._meta, "title": "Review queue",
-         "waiting": waiting},
+        request,
+        "admin/articles/article/review_queue.html",
+        {
+            **model_admin.admin_site.each_context(request),
+            "opts": Article._meta,
+            "title": "Review queue",
+            "waiting": waiting,
+        },
     )

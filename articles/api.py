@@ -1,7 +1,6 @@
 """The read-only JSON API: live stories only, as structured data with their attribution."""
 
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django.core.files.storage import default_storage
 from django.http import JsonResponse
@@ -34,8 +33,12 @@ def _image(data: dict, request):
         "alt": data["image_alt"],
         "credit": data["image_credit"],
         "renditions": [
-            {"url": request.build_absolute_uri(default_storage.url(r["name"])), "width": r["width"],
-             "height": r["height"], "format": r["format"]}
+            {
+                "url": request.build_absolute_uri(default_storage.url(r["name"])),
+                "width": r["width"],
+                "height": r["height"],
+                "format": r["format"],
+            }
             for r in image.get("renditions", [])
         ],
     }
@@ -74,16 +77,24 @@ def story_detail(data: dict, request) -> dict:
         **story_summary(data, request),
         "key_facts": {"heading": data["key_facts_heading"], "items": data["key_facts"]},
         "sections": [
-            {"heading": s["heading"], "body_html": s["body_html"], "points_heading": s["points_heading"],
-             "points": s["points"]}
+            {
+                "heading": s["heading"],
+                "body_html": s["body_html"],
+                "points_heading": s["points_heading"],
+                "points": s["points"],
+            }
             for s in data["sections"]
         ],
         "take": (
             {
                 "title": take["title"],
                 "points": [
-                    {"kind": p["kind"], "emoji": TAKE_KINDS[p["kind"]][0], "label": TAKE_KINDS[p["kind"]][1],
-                     "text": p["text"]}
+                    {
+                        "kind": p["kind"],
+                        "emoji": TAKE_KINDS[p["kind"]][0],
+                        "label": TAKE_KINDS[p["kind"]][1],
+                        "text": p["text"],
+                    }
                     for p in take["points"]
                 ],
             }
@@ -109,7 +120,7 @@ def article_list(request):
         except ValueError:
             return _error("updated_since must be an ISO 8601 date or date-time, e.g. 2026-11-01T00:00:00Z")
         if timezone.is_naive(moment):
-            moment = moment.replace(tzinfo=dt_timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
         stories = stories.filter(live_from__gte=moment)
     try:
         size = min(max(int(request.GET.get("page_size", API_PAGE_SIZE)), 1), MAX_PAGE_SIZE)
@@ -126,13 +137,16 @@ def article_list(request):
         query["page"] = n
         return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
 
-    return JsonResponse({
-        "page": page.number,
-        "page_size": size,
-        "next": link(page.next_page_number()) if page.has_next else None,
-        "previous": link(page.previous_page_number()) if page.has_previous else None,
-        "results": [story_summary(card, request) for card in page.object_list],
-    }, json_dumps_params={"ensure_ascii": False})
+    return JsonResponse(
+        {
+            "page": page.number,
+            "page_size": size,
+            "next": link(page.next_page_number()) if page.has_next else None,
+            "previous": link(page.previous_page_number()) if page.has_previous else None,
+            "results": [story_summary(card, request) for card in page.object_list],
+        },
+        json_dumps_params={"ensure_ascii": False},
+    )
 
 
 @require_safe

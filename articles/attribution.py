@@ -38,11 +38,13 @@ SOURCE_FIELDS = ("name", "site", "credit")
 
 def source_change_note(before: dict, source) -> str:
     """The history note for a Source edit, e.g. 'Source “X” changed: credit “a” → “b”' ('' if none)."""
+
     def shown(value: str) -> str:
         return f"“{value[:90]}{'…' if len(value) > 90 else ''}”" if value else "(none)"
 
     changes = [
         f"{field} {shown(before[field])} → {shown(getattr(source, field))}"
-        for field in SOURCE_FIELDS if before[field] != getattr(source, field)
+        for field in SOURCE_FIELDS
+        if before[field] != getattr(source, field)
     ]
     return f"Source “{before['name'][:60]}” changed: " + "; ".join(changes) if changes else ""

@@ -141,8 +141,12 @@ def refresh_schedule(upcoming=_UNREAD) -> bool:
             _apply_due()
             found = _next_change()
         try:
-            _safely(cache.set, NEXT_CHANGE_KEY, found.isoformat() if found else _NONE,
-                    timeout=max(settings.NEWSROOM_PAGE_CACHE_SECONDS, 60))
+            _safely(
+                cache.set,
+                NEXT_CHANGE_KEY,
+                found.isoformat() if found else _NONE,
+                timeout=max(settings.NEWSROOM_PAGE_CACHE_SECONDS, 60),
+            )
         except CacheDown:
             pass
         return False
@@ -264,8 +268,10 @@ class PublicPageCacheMiddleware:
             return get_conditional_response(request, etag=cached.get("ETag"), response=cached)
         response = self.get_response(request)
         if (
-            getattr(response, PUBLIC_PAGE, False) and response.status_code in CACHEABLE_STATUS
-            and not response.streaming and not response.cookies
+            getattr(response, PUBLIC_PAGE, False)
+            and response.status_code in CACHEABLE_STATUS
+            and not response.streaming
+            and not response.cookies
         ):
             if not response.has_header("ETag"):
                 set_response_etag(response)  # computed once, stored with the page
@@ -288,6 +294,5 @@ class PublicPageCacheMiddleware:
 def _headers(response):
     if response.status_code in CACHEABLE_STATUS and not response.has_header("Cache-Control"):
         # Browsers and CDNs may reuse a page briefly; our own cache is what publishing clears.
-        patch_cache_control(response, public=True, max_age=settings.NEWSROOM_CDN_MAX_AGE,
-                            stale_while_revalidate=30)
+        patch_cache_control(response, public=True, max_age=settings.NEWSROOM_CDN_MAX_AGE, stale_while_revalidate=30)
     return response

@@ -20,8 +20,19 @@ from articles.text import html_to_text
 
 TEASER_WORDS = 35
 # The snapshot fields a card carries as they are.
-CARD_FIELDS = ("title", "slug", "lede_html", "byline", "desk", "tags", "image_alt", "source", "original_url",
-               "published_at", "updated_at")
+CARD_FIELDS = (
+    "title",
+    "slug",
+    "lede_html",
+    "byline",
+    "desk",
+    "tags",
+    "image_alt",
+    "source",
+    "original_url",
+    "published_at",
+    "updated_at",
+)
 
 
 def card_data(data: dict) -> dict:
@@ -55,8 +66,10 @@ def card_view(card: dict, **extra) -> SimpleNamespace:
         byline=card["byline"],
         desk=SimpleNamespace(name=desk["name"], slug=desk["slug"], url=links.desk_path(desk["slug"])) if desk else None,
         # A tag whose name has no letters for an address (say "<>") has no page to link to.
-        tags=[SimpleNamespace(name=t["name"], slug=t["slug"], url=links.tag_path(t["slug"]) if t["slug"] else None)
-              for t in card["tags"]],
+        tags=[
+            SimpleNamespace(name=t["name"], slug=t["slug"], url=links.tag_path(t["slug"]) if t["slug"] else None)
+            for t in card["tags"]
+        ],
         thumb=default_storage.url(card["thumb"]) if card.get("thumb") else None,
         image_alt=card["image_alt"],
         source=SimpleNamespace(**card["source"]) if card.get("source") else None,

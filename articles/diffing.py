@@ -19,8 +19,11 @@ def snapshot_lines(data: dict) -> list[str]:
     lines.append("Tags: " + ", ".join(tag["name"] for tag in data.get("tags", [])))
     lines += [f"Lede: {line}" for line in data["lede"].splitlines() if line.strip()]
     image = data.get("image")
-    lines += [f"Image: {image['name'] if image else ''}", f"Image alt: {data['image_alt']}",
-              f"Image credit: {data['image_credit']}"]
+    lines += [
+        f"Image: {image['name'] if image else ''}",
+        f"Image alt: {data['image_alt']}",
+        f"Image credit: {data['image_credit']}",
+    ]
     lines.append(f"Key facts: {data['key_facts_heading']}")
     lines += [f"  - {f['label']}: {f['text']}" for f in data["key_facts"]]
     for section in data["sections"]:

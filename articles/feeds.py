@@ -37,7 +37,7 @@ class KeptItems:
 
     def write_items(self, handler):
         keys = [f"feed-xml:{type(self).__name__}:{item['kept_as']}:{_digest(item['link'])}" for item in self.items]
-        item_of = dict(zip(keys, self.items))
+        item_of = dict(zip(keys, self.items, strict=True))
         found = fragments.kept_or_rendered(keys, lambda missing: {key: self._item_xml(item_of[key]) for key in missing})
         for key in keys:
             handler.ignorableWhitespace(found[key])  # written as it is: XML already

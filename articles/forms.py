@@ -18,7 +18,7 @@ class ArticleAdminForm(forms.ModelForm):
 
     class Meta:
         model = Article
-        fields = "__all__"
+        fields = "__all__"  # noqa: DJ007 - the admin form: its fieldsets choose what is shown
         field_classes = {"image": HeroImageField}
 
     def __init__(self, *args, **kwargs):
@@ -36,9 +36,10 @@ class ArticleAdminForm(forms.ModelForm):
     def clean_slug(self):
         slug = self.cleaned_data["slug"]
         others = Article.objects.exclude(pk=self.instance.pk)
-        if others.filter(live_slug=slug).exists() or SlugRedirect.objects.filter(old_slug=slug).exclude(
-            article_id=self.instance.pk
-        ).exists():
+        if (
+            others.filter(live_slug=slug).exists()
+            or SlugRedirect.objects.filter(old_slug=slug).exclude(article_id=self.instance.pk).exists()
+        ):
             raise forms.ValidationError("This address is (or was) used by another published story; choose another.")
         return slug
 
@@ -66,9 +67,12 @@ class SourceAdminForm(forms.ModelForm):
         credit = self.cleaned_data["credit"].strip()
         if credit or self.instance.pk is None or not self.instance.credit:
             return credit
-        depending = Article.objects.filter(source=self.instance).filter(
-            Q(status=Article.Status.IN_REVIEW) | Q(live_revision__isnull=False)
-        ).order_by("title").values_list("title", flat=True)
+        depending = (
+            Article.objects.filter(source=self.instance)
+            .filter(Q(status=Article.Status.IN_REVIEW) | Q(live_revision__isnull=False))
+            .order_by("title")
+            .values_list("title", flat=True)
+        )
         titles = list(depending[:6])
         if titles:
             named = ", ".join(f"“{title}”" for title in titles[:5]) + (" and more" if len(titles) > 5 else "")
@@ -93,16 +97,26 @@ class TransitionForm(forms.Form):
 
     comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
     go_live_at = forms.DateTimeField(
-        label="Go live at", required=False, widget=LocalDateTimeInput(),
-        help_text="Leave empty to publish now. Server time zone: %s." % timezone.get_current_timezone_name(),
+        label="Go live at",
+        required=False,
+        widget=LocalDateTimeInput(),
+        help_text=f"Leave empty to publish now. Server time zone: {timezone.get_current_timezone_name()}.",
     )
     expires_at = forms.DateTimeField(
         label="Expire at", required=False, widget=LocalDateTimeInput(), help_text="Optional: taken off the site then."
     )
-    change_kind = forms.ChoiceField(label="What kind of change is this?", choices=workflow.ChangeKind.CHOICES,
-                                    initial=workflow.ChangeKind.MINOR, widget=forms.RadioSelect)
-    change_note = forms.CharField(label="Note for readers", required=False, max_length=500,
-                                  help_text="Shown, dated, on the story for updates and corrections.")
+    change_kind = forms.ChoiceField(
+        label="What kind of change is this?",
+        choices=workflow.ChangeKind.CHOICES,
+        initial=workflow.ChangeKind.MINOR,
+        widget=forms.RadioSelect,
+    )
+    change_note = forms.CharField(
+        label="Note for readers",
+        required=False,
+        max_length=500,
+        help_text="Shown, dated, on the story for updates and corrections.",
+    )
 
     def __init__(self, *args, action: workflow.Action, article: Article, **kwargs):
         super().__init__(*args, **kwargs)

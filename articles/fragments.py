@@ -54,8 +54,10 @@ def _kept_html(revision_ids, name: str, template: str) -> dict[int, str]:
 
     def render(missing: list[str]) -> dict[str, str]:
         cards = Article.objects.filter(live_revision_id__in=[revision_of[key] for key in missing]).order_by()
-        return {keys[revision_id]: render_to_string(template, {"article": card_view(card)})
-                for revision_id, card in cards.values_list("live_revision_id", "live_card")}
+        return {
+            keys[revision_id]: render_to_string(template, {"article": card_view(card)})
+            for revision_id, card in cards.values_list("live_revision_id", "live_card")
+        }
 
     found = kept_or_rendered(list(keys.values()), render)
     return {revision_id: found[key] for revision_id, key in keys.items() if key in found}

@@ -73,8 +73,11 @@ def _source_for(story: StoryData, *, user, update_source: bool, story_pk: int | 
             f"the file has no '⚠️ Please credit …' line, and the stored source “{name}” has no credit condition; "
             "add the credit line (and --update-source) or give the source its credit in the admin"
         )
-    wanted = {field: value for field, value in (("credit", credit), ("site", site))
-              if value and value != getattr(source, field)}
+    wanted = {
+        field: value
+        for field, value in (("credit", credit), ("site", site))
+        if value and value != getattr(source, field)
+    }
     if not wanted:
         return source, ""
     if not update_source:
@@ -83,11 +86,13 @@ def _source_for(story: StoryData, *, user, update_source: bool, story_pk: int | 
             f"(stored: {getattr(source, field) or 'none'}; file: {value})"
             for field, value in wanted.items()
         ]
-        raise ImportRefused("; ".join(differs) + "; use --update-source to replace "
-                            + ("them" if len(differs) > 1 else "it"))
+        raise ImportRefused(
+            "; ".join(differs) + "; use --update-source to replace " + ("them" if len(differs) > 1 else "it")
+        )
     if not user.has_perm("articles.change_source"):
         raise workflow.TransitionPermissionError(
-            f"{user.get_username()} may not change sources, so cannot use --update-source.")
+            f"{user.get_username()} may not change sources, so cannot use --update-source."
+        )
     source = Source.objects.select_for_update().get(pk=source.pk)  # two imports cannot both rewrite it
     before = {field: getattr(source, field) for field in attribution.SOURCE_FIELDS}
     for field, value in wanted.items():
@@ -124,10 +129,13 @@ def story_parts(story: StoryData) -> dict:
 def _imported_parts(data: dict) -> dict:
     """What of a snapshot an import replaces (the newsroom's desk, tags, byline and image stay)."""
     return {
-        "title": data.get("title"), "lede": data.get("lede"), "key_facts_heading": data.get("key_facts_heading"),
+        "title": data.get("title"),
+        "lede": data.get("lede"),
+        "key_facts_heading": data.get("key_facts_heading"),
         "key_facts": data.get("key_facts"),
-        "sections": [{k: s.get(k) for k in ("heading", "body", "points_heading", "points")}
-                     for s in data.get("sections", [])],
+        "sections": [
+            {k: s.get(k) for k in ("heading", "body", "points_heading", "points")} for s in data.get("sections", [])
+        ],
         "take": data.get("take"),
         "source": (data.get("source") or {}).get("name"),
         "original_url": data.get("original_url"),
@@ -163,11 +171,15 @@ def edits_since_import(article: Article) -> str | None:
     who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
     when = _moment(changers[-1].created_at if changers else article.updated_at)
     if last_import is None:
-        return f"“{article.title}” was not imported from a file but written in the newsroom (last changed by {who} " \
-               f"at {when})"
+        return (
+            f"“{article.title}” was not imported from a file but written in the newsroom (last changed by {who} "
+            f"at {when})"
+        )
     importer = last_import.created_by.get_username() if last_import.created_by else "someone"
-    return f"“{article.title}” was changed by {who} at {when}, after its last import ({importer} at " \
-           f"{_moment(last_import.created_at)})"
+    return (
+        f"“{article.title}” was changed by {who} at {when}, after its last import ({importer} at "
+        f"{_moment(last_import.created_at)})"
+    )
 
 
 def _already_imported(original_url: str) -> Article | None:
@@ -209,8 +221,9 @@ def story_save(
     notes = []
     if not created and (edits := edits_since_import(article)):
         if not overwrite:
-            raise ImportRefused(f"{edits}; importing this file would replace those changes. "
-                                "Use --overwrite to replace them anyway.")
+            raise ImportRefused(
+                f"{edits}; importing this file would replace those changes. Use --overwrite to replace them anyway."
+            )
         notes.append(f"Replaced newsroom changes: {edits}")
     article.title = story.title
     article.lede = paragraphs_to_markdown(story.lede)

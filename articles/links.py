@@ -12,7 +12,6 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.urls import get_script_prefix, reverse
 
-
 _MARK = "story-slug-mark"
 
 

@@ -26,8 +26,12 @@ logger = logging.getLogger(__name__)
 # failures_collected() block runs; None outside one.
 _failures: ContextVar[list[str] | None] = ContextVar("notification_failures", default=None)
 
-_DONE = {"submit": "submitted for review", "approve": "approved", "request-changes": "sent back to draft",
-         "unpublish": "unpublished"}
+_DONE = {
+    "submit": "submitted for review",
+    "approve": "approved",
+    "request-changes": "sent back to draft",
+    "unpublish": "unpublished",
+}
 
 
 @contextmanager
@@ -121,8 +125,13 @@ def send_transition_emails(transition_id: int) -> int:
         try:
             send_mass_mail(messages, fail_silently=False)
         except Exception:
-            logger.exception("The %s e-mails about “%s” (transition %s, %d messages) could not be sent",
-                             record.action, article.title, record.pk, len(messages))
+            logger.exception(
+                "The %s e-mails about “%s” (transition %s, %d messages) could not be sent",
+                record.action,
+                article.title,
+                record.pk,
+                len(messages),
+            )
             raise  # the task fails, and its result says so
     return len(messages)
 
@@ -130,7 +139,9 @@ def send_transition_emails(transition_id: int) -> int:
 def _author_message(record, article, actor_name, link):
     if record.action == "approve":
         when = record.article.live_from
-        timing = "It is live now." if when is None or when <= record.at else f"It goes live at {when:%Y-%m-%d %H:%M %Z}."
+        timing = (
+            "It is live now." if when is None or when <= record.at else f"It goes live at {when:%Y-%m-%d %H:%M %Z}."
+        )
         return f"[Approved] {article.title}", f"{actor_name} approved “{article.title}”. {timing}\n\n{link}\n"
     if record.action == "request-changes":
         return (

@@ -46,7 +46,9 @@ class NewsSitemap(StorySitemap):
     def items(self):
         since = timezone.now() - timedelta(days=2)
         return (
-            Article.objects.live().filter(published_at__gte=since).order_by("-published_at")
+            Article.objects.live()
+            .filter(published_at__gte=since)
+            .order_by("-published_at")
             .values("live_slug", "published_at", "public_updated_at", "live_card__title")
         )
 

@@ -68,9 +68,7 @@ def snapshot_data(article: Article, *, key_facts, sections, take, tags) -> dict:
             for s, points in sections
         ],
         "take": (
-            {"title": take[0].title, "points": [{"kind": p.kind, "text": p.text} for p in take[1]]}
-            if take
-            else None
+            {"title": take[0].title, "points": [{"kind": p.kind, "text": p.text} for p in take[1]]} if take else None
         ),
     }
 
@@ -89,10 +87,16 @@ def _image_view(image: dict) -> SimpleNamespace:
     ]
     jpegs = [r for r in renditions if r["format"] == "image/jpeg"]
     # The fallback <img src>: the largest JPEG rendition, or the upload itself before approval.
-    fallback = jpegs[-1] if jpegs else {"url": default_storage.url(image["name"]), "width": image["width"],
-                                        "height": image["height"]}
+    fallback = (
+        jpegs[-1]
+        if jpegs
+        else {"url": default_storage.url(image["name"]), "width": image["width"], "height": image["height"]}
+    )
     return SimpleNamespace(
-        url=fallback["url"], width=fallback["width"], height=fallback["height"], renditions=renditions,
+        url=fallback["url"],
+        width=fallback["width"],
+        height=fallback["height"],
+        renditions=renditions,
         thumb=(jpegs[0]["url"] if jpegs else fallback["url"]),
     )
 
@@ -105,9 +109,7 @@ def story_view(data: dict, **extra) -> SimpleNamespace:
         url=links.story_path(data["slug"]),
         published_at=moment(data.get("published_at")),
         updated_at=moment(data.get("updated_at")),
-        changes=[
-            SimpleNamespace(kind=c["kind"], note=c["note"], at=moment(c["at"])) for c in data.get("changes", [])
-        ],
+        changes=[SimpleNamespace(kind=c["kind"], note=c["note"], at=moment(c["at"])) for c in data.get("changes", [])],
     )
     fields.update(extra)
     lede_text = data["lede_text"] if "lede_text" in data else html_to_text(data["lede_html"])
@@ -214,14 +216,17 @@ def parts_replace(article: Article, data: dict, *, fresh: bool = False) -> dict:
     )
     points = [
         [Point(section=section, position=j, label=p["label"], text=p["text"]) for j, p in enumerate(s["points"])]
-        for section, s in zip(sections, data["sections"])
+        for section, s in zip(sections, data["sections"], strict=True)
     ]
     Point.objects.bulk_create(point for section_points in points for point in section_points)
     take = None
     if data.get("take"):
         take_row = Take.objects.create(article=article, title=data["take"]["title"])
-        take = (take_row, TakePoint.objects.bulk_create(
-            TakePoint(take=take_row, position=i, kind=p["kind"], text=p["text"])
-            for i, p in enumerate(data["take"]["points"])
-        ))
-    return {"key_facts": key_facts, "sections": list(zip(sections, points)), "take": take}
+        take = (
+            take_row,
+            TakePoint.objects.bulk_create(
+                TakePoint(take=take_row, position=i, kind=p["kind"], text=p["text"])
+                for i, p in enumerate(data["take"]["points"])
+            ),
+        )
+    return {"key_facts": key_facts, "sections": list(zip(sections, points, strict=True)), "take": take}

@@ -35,14 +35,45 @@ _STRAY_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SENTENCE_END = (".", "!", "?", "…")
 _CLOSING_QUOTES = ('"', "”", "'", "’", "»", "」", "』")
 _SMALL_WORDS = {
-    "a", "an", "and", "as", "at", "but", "by", "for", "from", "in", "into", "is", "nor",
-    "of", "on", "or", "over", "per", "the", "to", "up", "via", "vs", "vs.", "with",
+    "a",
+    "an",
+    "and",
+    "as",
+    "at",
+    "but",
+    "by",
+    "for",
+    "from",
+    "in",
+    "into",
+    "is",
+    "nor",
+    "of",
+    "on",
+    "or",
+    "over",
+    "per",
+    "the",
+    "to",
+    "up",
+    "via",
+    "vs",
+    "vs.",
+    "with",
 }
 MAX_LABEL_WORDS = 6
 # Longest value of each line-sized field (the database columns use the same limits).
 LIMITS = {
-    "title": 300, "key facts heading": 200, "label": 200, "section heading": 300, "points heading": 300,
-    "take title": 200, "source name": 200, "source site": 200, "original URL": 500, "credit": 300,
+    "title": 300,
+    "key facts heading": 200,
+    "label": 200,
+    "section heading": 300,
+    "points heading": 300,
+    "take title": 200,
+    "source name": 200,
+    "source site": 200,
+    "original URL": 500,
+    "credit": 300,
 }
 
 
@@ -178,15 +209,19 @@ def _lines(text: str) -> list[_Line]:
         line = _Line(number, raw.strip())
         if stray := _STRAY_CONTROL.search(line.text):
             column = len(raw) - len(raw.lstrip()) + stray.start() + 1
-            raise StoryFormatError(f"a control character ({_control_name(stray.group())}) at character {column}: "
-                                   "remove it (lines end with a line feed only)", number)
+            raise StoryFormatError(
+                f"a control character ({_control_name(stray.group())}) at character {column}: "
+                "remove it (lines end with a line feed only)",
+                number,
+            )
         lines.append(line)
     return lines
 
 
 def _control_name(character: str) -> str:
     return {"\r": "carriage return", "\x0b": "vertical tab", "\x0c": "form feed", "\x00": "NUL"}.get(
-        character, f"U+{ord(character):04X}")
+        character, f"U+{ord(character):04X}"
+    )
 
 
 def parse(text: str) -> StoryData:
@@ -237,9 +272,7 @@ def parse(text: str) -> StoryData:
             footer_started = True
             continue
         if footer_started:
-            raise StoryFormatError(
-                f"text after the source attribution lines: {text[:60]!r}", line.number
-            )
+            raise StoryFormatError(f"text after the source attribution lines: {text[:60]!r}", line.number)
 
         bullet = _bullet_text(line)
         if bullet is not None:
@@ -293,8 +326,11 @@ def parse(text: str) -> StoryData:
             continue
 
         # A heading: key facts, a section's points heading, or a new section.
-        if not story.key_facts_heading and not story.sections and section is None and (
-            next_is_bullet or text.lower().startswith("key facts")
+        if (
+            not story.key_facts_heading
+            and not story.sections
+            and section is None
+            and (next_is_bullet or text.lower().startswith("key facts"))
         ):
             story.key_facts_heading = _fit(text, "key facts heading", line.number)
             in_key_facts = True

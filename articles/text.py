@@ -13,8 +13,22 @@ from markdown_it import MarkdownIt
 
 ALLOWED_TAGS = frozenset(
     {
-        "p", "br", "strong", "em", "a", "code", "pre", "blockquote",
-        "ul", "ol", "li", "h3", "h4", "h5", "h6", "hr",
+        "p",
+        "br",
+        "strong",
+        "em",
+        "a",
+        "code",
+        "pre",
+        "blockquote",
+        "ul",
+        "ol",
+        "li",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
     }
 )
 ALLOWED_ATTRIBUTES = {"a": ["href", "title"], "ol": ["start"]}

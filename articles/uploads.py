@@ -11,8 +11,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # Pillow format -> (extension, content type) for the formats we accept.
-ACCEPTED = {"JPEG": ("jpg", "image/jpeg"), "PNG": ("png", "image/png"), "WEBP": ("webp", "image/webp"),
-            "GIF": ("gif", "image/gif")}
+ACCEPTED = {
+    "JPEG": ("jpg", "image/jpeg"),
+    "PNG": ("png", "image/png"),
+    "WEBP": ("webp", "image/webp"),
+    "GIF": ("gif", "image/gif"),
+}
 EXTENSIONS = {"jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "gif": "GIF"}
 NOT_ACCEPTED = "This file is not a JPEG, PNG, WebP or GIF image."
 DAMAGED = "This file is damaged or not a complete image."
@@ -43,7 +47,9 @@ def clean_hero_image(upload) -> SimpleUploadedFile:
     if upload.size > settings.NEWSROOM_MAX_IMAGE_BYTES:
         raise ValidationError(
             f"The image is {upload.size / 1_048_576:.1f} MB; the limit is "
-            f"{settings.NEWSROOM_MAX_IMAGE_BYTES / 1_048_576:.0f} MB.", code="too_large")
+            f"{settings.NEWSROOM_MAX_IMAGE_BYTES / 1_048_576:.0f} MB.",
+            code="too_large",
+        )
     upload.seek(0)
     data = upload.read()
     if data.lstrip()[:5].lower() in (b"<?xml", b"<svg ") or b"<svg" in data[:1024].lower():
@@ -53,16 +59,16 @@ def clean_hero_image(upload) -> SimpleUploadedFile:
         with open_image(io.BytesIO(data)) as probe:
             kind, (width, height) = probe.format, probe.size
             if width * height > settings.NEWSROOM_MAX_IMAGE_PIXELS:
-                raise ValidationError(f"The image is {width}×{height} pixels; {too_many_pixels}",
-                                      code="too_many_pixels")
+                raise ValidationError(
+                    f"The image is {width}×{height} pixels; {too_many_pixels}", code="too_many_pixels"
+                )
             probe.verify()
         with open_image(io.BytesIO(data)) as image:
             image.load()
             upright = ImageOps.exif_transpose(image)
     except Image.DecompressionBombError:
         # Pillow's own ceiling, far above ours: refused while reading the header.
-        raise ValidationError(f"The image has far too many pixels; {too_many_pixels}",
-                              code="too_many_pixels") from None
+        raise ValidationError(f"The image has far too many pixels; {too_many_pixels}", code="too_many_pixels") from None
     except UnidentifiedImageError:
         if _looks_like_accepted(data):
             raise ValidationError(DAMAGED, code="damaged") from None
@@ -74,7 +80,8 @@ def clean_hero_image(upload) -> SimpleUploadedFile:
     if EXTENSIONS.get(extension) != kind:
         raise ValidationError(
             f"The file is named .{extension or '(none)'} but is a {kind} image; rename it or export it again.",
-            code="lying_extension")
+            code="lying_extension",
+        )
     ext, content_type = ACCEPTED[kind]
     return SimpleUploadedFile(f"{uuid.uuid4().hex}.{ext}", _reencode(upright, kind), content_type=content_type)
 

@@ -49,8 +49,7 @@ def control_character_error(value: str) -> str | None:
 class HostName:
     """A web site given as a host name (www.example.com), never a URL or an address with '@'."""
 
-    message = ("Give the site as a host name such as www.example.com: no scheme, path, spaces or '@' "
-               "(got {value!r}).")
+    message = "Give the site as a host name such as www.example.com: no scheme, path, spaces or '@' (got {value!r})."
     code = "host_name"
 
     def __call__(self, value):

@@ -36,8 +36,11 @@ def tagged_stories(**tag):
     """Live stories with a tag (`tag=` a Tag, or `tag__slug=`), newest first: found through
     the tag's own (tag, published_at) index (see LiveTag), not by walking every live story."""
     tagging = {f"live_taggings__{name}": value for name, value in tag.items()}
-    return live_stories().filter(live_taggings__published_at__lte=timezone.now(), **tagging).order_by(
-        "-live_taggings__published_at", "-live_taggings__article_id")
+    return (
+        live_stories()
+        .filter(live_taggings__published_at__lte=timezone.now(), **tagging)
+        .order_by("-live_taggings__published_at", "-live_taggings__article_id")
+    )
 
 
 def live_cards(stories):
@@ -92,8 +95,13 @@ def front_page(request):
 
 def desk_page(request, slug):
     desk = get_object_or_404(Desk, slug=slug)
-    return _list_page(request, live_stories().filter(live_desk=desk), "articles/list_page.html",
-                      heading=desk.name, feed_url=reverse("articles:desk_feed", args=[desk.slug]))
+    return _list_page(
+        request,
+        live_stories().filter(live_desk=desk),
+        "articles/list_page.html",
+        heading=desk.name,
+        feed_url=reverse("articles:desk_feed", args=[desk.slug]),
+    )
 
 
 def live_tag_or_404(slug: str) -> Tag:
@@ -106,15 +114,23 @@ def live_tag_or_404(slug: str) -> Tag:
 
 def tag_page(request, slug):
     tag = live_tag_or_404(slug)
-    return _list_page(request, tagged_stories(tag=tag), "articles/list_page.html",
-                      heading=f"Tagged “{tag.name}”", feed_url=reverse("articles:tag_feed", args=[tag.slug]))
+    return _list_page(
+        request,
+        tagged_stories(tag=tag),
+        "articles/list_page.html",
+        heading=f"Tagged “{tag.name}”",
+        feed_url=reverse("articles:tag_feed", args=[tag.slug]),
+    )
 
 
 def archive_index(request):
     """Months that have live stories, newest first, with counts."""
     months = (
-        Article.objects.live().annotate(month=TruncMonth("published_at")).values("month")
-        .annotate(count=Count("pk")).order_by("-month")
+        Article.objects.live()
+        .annotate(month=TruncMonth("published_at"))
+        .values("month")
+        .annotate(count=Count("pk"))
+        .order_by("-month")
     )
     return render(request, "articles/archive_index.html", {"months": months})
 
@@ -138,10 +154,16 @@ def search_page(request):
         refresh_schedule()  # as live_stories() does for the lists
         page = page_from(partial(story_search.results, query), request.GET.get("page"), PAGE_SIZE)
         heads = fragments.search_heads([hit["live_revision_id"] for hit in page.object_list])
-        hits = [(heads[hit["live_revision_id"]], story_search.excerpt(hit, query))
-                for hit in page.object_list if hit["live_revision_id"] in heads]
-    return render(request, "articles/search.html", {"query": query, "raw_query": request.GET.get("q", ""),
-                                                    "hits": hits, "page": page})
+        hits = [
+            (heads[hit["live_revision_id"]], story_search.excerpt(hit, query))
+            for hit in page.object_list
+            if hit["live_revision_id"] in heads
+        ]
+    return render(
+        request,
+        "articles/search.html",
+        {"query": query, "raw_query": request.GET.get("q", ""), "hits": hits, "page": page},
+    )
 
 
 def working_copy(pk: int, **filters) -> Article:
@@ -154,8 +176,9 @@ def working_copy(pk: int, **filters) -> Article:
 
 def render_preview(request, article: Article, *, banner: str):
     """The working copy in the public template: never indexed, never cached."""
-    story = fragments.story_parts(request, article_snapshot(article), preview_banner=banner,
-                                  view={"published_at": article.published_at})
+    story = fragments.story_parts(
+        request, article_snapshot(article), preview_banner=banner, view={"published_at": article.published_at}
+    )
     response = render(request, "articles/article_detail.html", {"story": story, "preview_banner": banner})
     response["X-Robots-Tag"] = "noindex, nofollow"
     add_never_cache_headers(response)

@@ -47,12 +47,32 @@ THREADS, WARMUP, WRK_TIMEOUT = 2, max(1, min(3, DURATION // 3)), 10
 PG, REDIS, REDIS_DB = ("127.0.0.1", 5432), ("127.0.0.1", 6379), 14
 COLD_SLUGS, WARM_SLUGS, IMPORTS, ADMIN_USER = 8000, 200, 1000, "bench-admin"  # COLD_SLUGS: > req/s × DURATION
 ALONE_REQUESTS = 30
-SETTINGS = {"db": DB, "duration": DURATION, "connections": CONNECTIONS, "threads": THREADS, "warmup": WARMUP,
-            "wrk_timeout": WRK_TIMEOUT, "cold_slugs": COLD_SLUGS, "imports": IMPORTS}
+SETTINGS = {
+    "db": DB,
+    "duration": DURATION,
+    "connections": CONNECTIONS,
+    "threads": THREADS,
+    "warmup": WARMUP,
+    "wrk_timeout": WRK_TIMEOUT,
+    "cold_slugs": COLD_SLUGS,
+    "imports": IMPORTS,
+}
 SEED_MARK, IMPORT_MARK = "https://wire.example/seed/", "https://bench.example/story/"
 # The caller's variables that would change what is measured (gunicorn.conf.py's defaults apply).
-DROP_ENV = {"BIND", "HOST", "PORT", "GUNICORN_THREADS", "GUNICORN_MAX_REQUESTS", "GUNICORN_ACCESS_LOG",
-            "GUNICORN_TIMEOUT", "DB_POOL", "DB_POOL_MIN", "DB_POOL_MAX", "CONN_MAX_AGE", "MEDIA_STORAGE_BACKEND"}
+DROP_ENV = {
+    "BIND",
+    "HOST",
+    "PORT",
+    "GUNICORN_THREADS",
+    "GUNICORN_MAX_REQUESTS",
+    "GUNICORN_ACCESS_LOG",
+    "GUNICORN_TIMEOUT",
+    "DB_POOL",
+    "DB_POOL_MIN",
+    "DB_POOL_MAX",
+    "CONN_MAX_AGE",
+    "MEDIA_STORAGE_BACKEND",
+}
 
 
 def fail(message: str):
@@ -62,11 +82,23 @@ def fail(message: str):
 def app_env(static_root: Path, **extra) -> dict:
     """Production settings over plain HTTP on loopback (as behind a TLS-terminating proxy)."""
     env = {k: v for k, v in os.environ.items() if k not in DROP_ENV}
-    env.update(DEBUG="0", SECRET_KEY="bench-only", ALLOWED_HOSTS="127.0.0.1", LOG_LEVEL="WARNING",
-               DATABASE_URL=f"postgres://postgres@{PG[0]}:{PG[1]}/{DB}", CACHE_KEY_PREFIX="bench",
-               REDIS_URL=f"redis://{REDIS[0]}:{REDIS[1]}/{REDIS_DB}", STATIC_ROOT=str(static_root),
-               NEWSROOM_QUERY_COUNT_HEADER="1", WEB_CONCURRENCY="2", NEWSROOM_PAGE_CACHE_SECONDS="300",
-               SECURE_SSL_REDIRECT="0", SESSION_COOKIE_SECURE="0", CSRF_COOKIE_SECURE="0", PYTHONUNBUFFERED="1")
+    env.update(
+        DEBUG="0",
+        SECRET_KEY="bench-only",
+        ALLOWED_HOSTS="127.0.0.1",
+        LOG_LEVEL="WARNING",
+        DATABASE_URL=f"postgres://postgres@{PG[0]}:{PG[1]}/{DB}",
+        CACHE_KEY_PREFIX="bench",
+        REDIS_URL=f"redis://{REDIS[0]}:{REDIS[1]}/{REDIS_DB}",
+        STATIC_ROOT=str(static_root),
+        NEWSROOM_QUERY_COUNT_HEADER="1",
+        WEB_CONCURRENCY="2",
+        NEWSROOM_PAGE_CACHE_SECONDS="300",
+        SECURE_SSL_REDIRECT="0",
+        SESSION_COOKIE_SECURE="0",
+        CSRF_COOKIE_SECURE="0",
+        PYTHONUNBUFFERED="1",
+    )
     return {**env, **extra}
 
 
@@ -74,8 +106,9 @@ def run(cmd, timeout: float, env=None, capture=True) -> str:
     """Run a command to completion (bounded in time); exit with its error output if it fails."""
     name = " ".join(str(c) for c in cmd[:3])
     try:
-        done = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env, timeout=timeout, text=True,
-                              capture_output=capture)
+        done = subprocess.run(
+            [str(c) for c in cmd], cwd=ROOT, env=env, timeout=timeout, text=True, capture_output=capture
+        )
     except subprocess.TimeoutExpired:
         fail(f"{name} ... took longer than {timeout:.0f} s")
     except FileNotFoundError:
@@ -146,13 +179,17 @@ def prepare_database(env):
     if not psql(f"SELECT 1 FROM pg_database WHERE datname = '{DB}'"):
         psql(f'CREATE DATABASE "{DB}"')
     manage(env, "migrate", "--noinput", "-v0")
-    seeded = shell_json(env, f"""from articles.models import Article
+    seeded = shell_json(
+        env,
+        f"""from articles.models import Article
 Article.objects.filter(original_url__startswith={IMPORT_MARK!r}).delete()  # left by an interrupted run
-print("BENCH_JSON", Article.objects.filter(original_url__startswith={SEED_MARK!r}).count())""")
+print("BENCH_JSON", Article.objects.filter(original_url__startswith={SEED_MARK!r}).count())""",
+    )
     if (missing := STORIES - seeded) > 0:
         print(f"Seeding {missing:,} stories into {DB} ({seeded:,} there already)", flush=True)
-        manage(env, "seed_stories", "--count", missing, "--seed", seeded + 1, timeout=600 + missing // 50,
-               capture=False)
+        manage(
+            env, "seed_stories", "--count", missing, "--seed", seeded + 1, timeout=600 + missing // 50, capture=False
+        )
         manage(env, "migrate", "--noinput", "-v0")  # again: the code may have moved on while seeding
     else:
         print(f"{DB} has {seeded:,} seeded stories (BENCH_STORIES={STORIES:,}): reusing them", flush=True)
@@ -215,9 +252,14 @@ def gunicorn(name: str, env: dict, tmp: Path):
     """A gunicorn master and its workers on a free loopback port; always stopped."""
     port, log_path = free_port(), tmp / f"gunicorn-{name}.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([GUNICORN, "newsroom.wsgi", "-c", "newsroom/gunicorn.conf.py"], cwd=ROOT,
-                                env={**env, "BIND": f"127.0.0.1:{port}"}, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [GUNICORN, "newsroom.wsgi", "-c", "newsroom/gunicorn.conf.py"],
+            cwd=ROOT,
+            env={**env, "BIND": f"127.0.0.1:{port}"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             deadline = time.monotonic() + 60
             while fetch(port, "/robots.txt", timeout=5)[0] != "200" or len(workers(proc.pid)) < 2:
@@ -274,11 +316,14 @@ def wrk(port: int, path: str, seconds: int, paths_file: Path | None = None) -> d
     sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     misses = re.search(r"cache-misses (\d+) of (\d+)", out)
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "requests": done,
-            "p50": to_ms(latency["50"]) if "50" in latency else None,
-            "p99": to_ms(latency["99"]) if "99" in latency else None,
-            "errors": int(non_2xx.group(1) if non_2xx else 0) + (sum(map(int, sockets.groups())) if sockets else 0),
-            "misses": tuple(map(int, misses.groups())) if misses else None}
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "requests": done,
+        "p50": to_ms(latency["50"]) if "50" in latency else None,
+        "p99": to_ms(latency["99"]) if "99" in latency else None,
+        "errors": int(non_2xx.group(1) if non_2xx else 0) + (sum(map(int, sockets.groups())) if sockets else 0),
+        "misses": tuple(map(int, misses.groups())) if misses else None,
+    }
 
 
 def scenario(server: dict, label: str, path: str, cold: dict | None = None) -> dict:
@@ -300,14 +345,27 @@ def scenario(server: dict, label: str, path: str, cold: dict | None = None) -> d
     # Service time without queueing: one request at a time (not for the cold walk, which
     # would only ever time cache hits of the same URL).
     alone = None if cold else statistics.median(fetch(port, path)[2] for _ in range(ALONE_REQUESTS))
-    counts = [int(h["X-Query-Count"]) for status, h, _ in ([after] if cold else [check, drained, after])
-              if status == "200" and "X-Query-Count" in h]
-    result.update(label=label, server=server["name"], rss=worker_rss(server["pid"]), status=check[0],
-                  alone=alone, first_ms=check[2], queries=str(min(counts)) if counts else f"? ({after[0]})")
-    print(f"  {label:<28} {result['rps']:>8.1f} req/s  p50 {report.fmt(result['p50'])} ms  "
-          f"p99 {report.fmt(result['p99'])} ms  alone {report.fmt(alone)} ms  errors {result['errors']}  "
-          f"queries {result['queries']}  "
-          f"(load {loadavg()})", flush=True)
+    counts = [
+        int(h["X-Query-Count"])
+        for status, h, _ in ([after] if cold else [check, drained, after])
+        if status == "200" and "X-Query-Count" in h
+    ]
+    result.update(
+        label=label,
+        server=server["name"],
+        rss=worker_rss(server["pid"]),
+        status=check[0],
+        alone=alone,
+        first_ms=check[2],
+        queries=str(min(counts)) if counts else f"? ({after[0]})",
+    )
+    print(
+        f"  {label:<28} {result['rps']:>8.1f} req/s  p50 {report.fmt(result['p50'])} ms  "
+        f"p99 {report.fmt(result['p99'])} ms  alone {report.fmt(alone)} ms  errors {result['errors']}  "
+        f"queries {result['queries']}  "
+        f"(load {loadavg()})",
+        flush=True,
+    )
     return result
 
 
@@ -349,20 +407,26 @@ def time_imports(env, tmp: Path) -> dict:
     started = time.perf_counter()
     out = manage(env, "import_story", *sorted(folder.iterdir()), "--user", ADMIN_USER, timeout=900)
     seconds = time.perf_counter() - started
-    shell_json(env, f"from articles.models import Article\nprint('BENCH_JSON', Article.objects.filter("
-                    f"original_url__startswith={IMPORT_MARK!r}).delete()[0])")
+    shell_json(
+        env,
+        f"from articles.models import Article\nprint('BENCH_JSON', Article.objects.filter("
+        f"original_url__startswith={IMPORT_MARK!r}).delete()[0])",
+    )
     return {"seconds": seconds, "created": out.count("\tcreated")}
 
 
 def make_admin(env) -> str:
     password = secrets.token_urlsafe(16)
-    shell_json({**env, "BENCH_ADMIN_PASSWORD": password}, f"""import os
+    shell_json(
+        {**env, "BENCH_ADMIN_PASSWORD": password},
+        f"""import os
 from django.contrib.auth import get_user_model
 user, _ = get_user_model().objects.get_or_create(username={ADMIN_USER!r})
 user.is_staff = user.is_superuser = user.is_active = True
 user.set_password(os.environ["BENCH_ADMIN_PASSWORD"])
 user.save()
-print("BENCH_JSON 0")""")
+print("BENCH_JSON 0")""",
+    )
     return password
 
 
@@ -377,15 +441,24 @@ def code_version() -> str:
 def machine(env, load_at_start: str, code_at_start: str) -> list[tuple[str, str]]:
     cpu = re.search(r"model name\s*:\s*(.*)", Path("/proc/cpuinfo").read_text())
     mem = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1)) / 1024 / 1024
-    return [("CPU", f"{cpu.group(1) if cpu else platform.machine()}, {os.cpu_count()} cores"),
-            ("Memory", f"{mem:.1f} GiB"), ("Kernel", platform.release()), ("Python", platform.python_version()),
-            ("Django", manage(env, "version").strip()), ("gunicorn", output([GUNICORN, "--version"])),
-            ("PostgreSQL", psql("SHOW server_version")),
-            ("Redis", re.search(r"redis_version:(\S+)", redis("INFO", "server")).group(1)),
-            ("wrk", output(["wrk", "-v"]).split(" [")[0]),
-            ("Load average (1 min) at the start / end", f"{load_at_start} / {loadavg()} (the CPU is shared)"),
-            ("Code", code_at_start if code_version() == code_at_start
-             else f"{code_at_start} at the start, {code_version()} at the end: it changed during the run!")]
+    return [
+        ("CPU", f"{cpu.group(1) if cpu else platform.machine()}, {os.cpu_count()} cores"),
+        ("Memory", f"{mem:.1f} GiB"),
+        ("Kernel", platform.release()),
+        ("Python", platform.python_version()),
+        ("Django", manage(env, "version").strip()),
+        ("gunicorn", output([GUNICORN, "--version"])),
+        ("PostgreSQL", psql("SHOW server_version")),
+        ("Redis", re.search(r"redis_version:(\S+)", redis("INFO", "server")).group(1)),
+        ("wrk", output(["wrk", "-v"]).split(" [")[0]),
+        ("Load average (1 min) at the start / end", f"{load_at_start} / {loadavg()} (the CPU is shared)"),
+        (
+            "Code",
+            code_at_start
+            if code_version() == code_at_start
+            else f"{code_at_start} at the start, {code_version()} at the end: it changed during the run!",
+        ),
+    ]
 
 
 def main():
@@ -398,13 +471,14 @@ def main():
         prepare_database(env)
         manage(env, "collectstatic", "--noinput", "-v0")
         targets = shell_json(env, TARGETS % (2 + WARM_SLUGS + COLD_SLUGS))
-        targets["css"] = "/static/" + json.loads((static_root / "staticfiles.json").read_text())["paths"][
-            "css/newsroom.css"]
+        targets["css"] = (
+            "/static/" + json.loads((static_root / "staticfiles.json").read_text())["paths"]["css/newsroom.css"]
+        )
         password, slugs = make_admin(env), targets["slugs"]
         story = f"/articles/{slugs[0]}/"
         cold = {"warm": tmp / "warm.txt", "run": tmp / "cold.txt", "probe": f"/articles/{slugs[1]}/"}
-        cold["warm"].write_text("".join(f"/articles/{s}/\n" for s in slugs[2:2 + WARM_SLUGS]))
-        cold["run"].write_text("".join(f"/articles/{s}/\n" for s in slugs[2 + WARM_SLUGS:]))
+        cold["warm"].write_text("".join(f"/articles/{s}/\n" for s in slugs[2 : 2 + WARM_SLUGS]))
+        cold["run"].write_text("".join(f"/articles/{s}/\n" for s in slugs[2 + WARM_SLUGS :]))
         rows = {}
         with gunicorn("A", env, tmp) as a:
             rows["static"] = scenario(a, "Static file (reference)", targets["css"])
@@ -415,11 +489,15 @@ def main():
             rows["search-cached"] = scenario(a, "Search, cached", f"/search/?q={targets['word']}")
         with gunicorn("B", app_env(static_root, NEWSROOM_PAGE_CACHE_SECONDS="0"), tmp) as b:
             for key, label, path in (
-                ("story", "Story page, uncached", story), ("front", "Front page, uncached", "/"),
+                ("story", "Story page, uncached", story),
+                ("front", "Front page, uncached", "/"),
                 ("desk", "Desk page", f"/desks/{targets['desk']['s']}/"),
-                ("tag", "Tag page", f"/tags/{targets['tag']['s']}/"), ("feed", "RSS feed", "/feeds/rss/"),
-                ("api-list", "API list", "/api/articles/"), ("api-detail", "API detail", f"/api/articles/{slugs[0]}/"),
-                ("archive", "Archive index", "/archive/"), ("sitemap", "Sitemap index", "/sitemap.xml"),
+                ("tag", "Tag page", f"/tags/{targets['tag']['s']}/"),
+                ("feed", "RSS feed", "/feeds/rss/"),
+                ("api-list", "API list", "/api/articles/"),
+                ("api-detail", "API detail", f"/api/articles/{slugs[0]}/"),
+                ("archive", "Archive index", "/archive/"),
+                ("sitemap", "Sitemap index", "/sitemap.xml"),
             ):
                 rows[key] = scenario(b, label, path)
             print("Timing the admin story list", flush=True)
@@ -427,16 +505,41 @@ def main():
             rows["search"] = scenario(b, "Search", f"/search/?q={targets['word']}")  # last: may leave a backlog
         print(f"Timing {IMPORTS:,} imports", flush=True)
         imports = time_imports(env, tmp)
-        order = ("static", "story-cached", "story-cold", "front-cached", "feed-cached", "search-cached", "story",
-                 "front", "desk", "tag", "search", "feed", "api-list", "api-detail", "archive", "sitemap")
+        order = (
+            "static",
+            "story-cached",
+            "story-cold",
+            "front-cached",
+            "feed-cached",
+            "search-cached",
+            "story",
+            "front",
+            "desk",
+            "tag",
+            "search",
+            "feed",
+            "api-list",
+            "api-detail",
+            "archive",
+            "sitemap",
+        )
         rows = {key: rows[key] for key in order}
         checks = report.check_targets(SETTINGS, rows, admin, imports)
-        extra = [f"Admin story list (`/admin/articles/article/`, server B, a superuser): median "
-                 f"{admin['median']:.0f} ms, p95 {admin['p95']:.0f} ms over 20 GETs, {admin['queries']} SQL queries",
-                 f"Importing {IMPORTS:,} story files in one `manage.py import_story` process (DEBUG=0, process "
-                 f"start included): {imports['seconds']:.1f} s, {IMPORTS / imports['seconds']:.0f} stories/s"]
-        text = report.document(SETTINGS, minutes=(time.monotonic() - started) / 60, targets=targets, rows=rows,
-                               machine=machine(env, load_at_start, code_at_start), extra=extra, checks=checks)
+        extra = [
+            f"Admin story list (`/admin/articles/article/`, server B, a superuser): median "
+            f"{admin['median']:.0f} ms, p95 {admin['p95']:.0f} ms over 20 GETs, {admin['queries']} SQL queries",
+            f"Importing {IMPORTS:,} story files in one `manage.py import_story` process (DEBUG=0, process "
+            f"start included): {imports['seconds']:.1f} s, {IMPORTS / imports['seconds']:.0f} stories/s",
+        ]
+        text = report.document(
+            SETTINGS,
+            minutes=(time.monotonic() - started) / 60,
+            targets=targets,
+            rows=rows,
+            machine=machine(env, load_at_start, code_at_start),
+            extra=extra,
+            checks=checks,
+        )
         print("\n" + text, flush=True)
         (ROOT / "BENCHMARKS.md").write_text(text, encoding="utf-8")
         print(f"Wrote {ROOT / 'BENCHMARKS.md'}; total {time.monotonic() - started:.0f} s")

@@ -34,16 +34,27 @@ CONNECTIONS = int(os.environ.get("SOAK_CONNECTIONS", "16"))
 
 
 def env(**extra):
-    return {**os.environ, "DEBUG": "0", "SECRET_KEY": "soak-only", "ALLOWED_HOSTS": "127.0.0.1",
-            "DATABASE_URL": f"{PG}/{DB}", "REDIS_URL": REDIS, "SECURE_SSL_REDIRECT": "0",
-            "SESSION_COOKIE_SECURE": "0", "CSRF_COOKIE_SECURE": "0", "LOG_LEVEL": "WARNING",
-            "NEWSROOM_LOGIN_MAX_FAILURES": "1000",
-            "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend", **extra}
+    return {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": "soak-only",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": f"{PG}/{DB}",
+        "REDIS_URL": REDIS,
+        "SECURE_SSL_REDIRECT": "0",
+        "SESSION_COOKIE_SECURE": "0",
+        "CSRF_COOKIE_SECURE": "0",
+        "LOG_LEVEL": "WARNING",
+        "NEWSROOM_LOGIN_MAX_FAILURES": "1000",
+        "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
+        **extra,
+    }
 
 
 def manage(*args, **extra):
-    return subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env(**extra), check=True,
-                          capture_output=True, text=True).stdout
+    return subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=ROOT, env=env(**extra), check=True, capture_output=True, text=True
+    ).stdout
 
 
 def prepare(static_root):
@@ -121,8 +132,11 @@ def main():
         targets = prepare(tmp)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen([PYTHON, "-m", "gunicorn", "newsroom.wsgi", "-c", "newsroom/gunicorn.conf.py"],
-                                  cwd=ROOT, env=env(STATIC_ROOT=tmp, PORT=str(port), WEB_CONCURRENCY="2"))
+        server = subprocess.Popen(
+            [PYTHON, "-m", "gunicorn", "newsroom.wsgi", "-c", "newsroom/gunicorn.conf.py"],
+            cwd=ROOT,
+            env=env(STATIC_ROOT=tmp, PORT=str(port), WEB_CONCURRENCY="2"),
+        )
         try:
             for _ in range(100):
                 try:
@@ -133,21 +147,35 @@ def main():
             paths = ["/", "/feeds/rss/", "/api/articles/", "/search/?q=harbour", "/archive/"]
             paths += [f"/articles/{slug}/" for slug in targets["live"]]
             lua = Path(tmp) / "mixed.lua"
-            lua.write_text("paths = {" + ",".join(json.dumps(p) for p in paths) + "}\n"
-                           "counter = 0\nrequest = function()\n  counter = counter + 1\n"
-                           "  return wrk.format('GET', paths[(counter % #paths) + 1])\nend\n")
+            lua.write_text(
+                "paths = {" + ",".join(json.dumps(p) for p in paths) + "}\n"
+                "counter = 0\nrequest = function()\n  counter = counter + 1\n"
+                "  return wrk.format('GET', paths[(counter % #paths) + 1])\nend\n"
+            )
             report = {"edits": 0, "publishes": 0, "seen_at_once": 0, "last_title": ""}
             stop = threading.Event()
-            worker = threading.Thread(target=editorial_loop, args=(base, targets["story"], targets["slug"], stop, report))
+            worker = threading.Thread(
+                target=editorial_loop, args=(base, targets["story"], targets["slug"], stop, report)
+            )
             worker.start()
-            wrk = subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--timeout", "10s",
-                                  "-s", str(lua), base + "/"], capture_output=True, text=True)
+            wrk = subprocess.run(
+                ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--timeout", "10s", "-s", str(lua), base + "/"],
+                capture_output=True,
+                text=True,
+            )
             stop.set()
             worker.join(timeout=60)
-            final = json.loads(manage("shell", "-c", (
-                "import json; from articles.models import Article; a = Article.objects.get(pk=%d);"
-                "print(json.dumps({'title': a.title, 'saves': a.revisions.filter(kind='save').count()}))"
-            ) % targets["story"]).strip().splitlines()[-1])
+            final = json.loads(
+                manage(
+                    "shell",
+                    "-c",
+                    "import json; from articles.models import Article; "
+                    f"a = Article.objects.get(pk={int(targets['story'])}); "
+                    "print(json.dumps({'title': a.title, 'saves': a.revisions.filter(kind='save').count()}))",
+                )
+                .strip()
+                .splitlines()[-1]
+            )
         finally:
             server.terminate()
             server.wait(timeout=20)
@@ -160,13 +188,19 @@ def main():
     print("Soak results")
     print(f"  duration: {SECONDS} s, {CONNECTIONS} connections, 2 gunicorn workers, PostgreSQL + Redis")
     print(f"  reads: {requests.group(1) if requests else '?'} requests, {rps.group(1) if rps else '?'} req/s")
-    print(f"  non-2xx/3xx responses: {non2xx.group(1) if non2xx else 0}; socket errors: "
-          f"{errors.group(1) if errors else 'none'}")
+    print(
+        f"  non-2xx/3xx responses: {non2xx.group(1) if non2xx else 0}; socket errors: "
+        f"{errors.group(1) if errors else 'none'}"
+    )
     print(f"  editor saves accepted: {report['edits']}; save revisions in the database: {final['saves']}")
     print(f"  final working title: {final['title']!r} (last edit: {report['last_title']!r})")
     print(f"  publishes: {report['publishes']}; seen by a reader right after: {report['seen_at_once']}")
-    ok = (not non2xx and final["title"] == report["last_title"] and report["seen_at_once"] == report["publishes"]
-          and report["edits"] == report["publishes"])
+    ok = (
+        not non2xx
+        and final["title"] == report["last_title"]
+        and report["seen_at_once"] == report["publishes"]
+        and report["edits"] == report["publishes"]
+    )
     print("  RESULT:", "PASS" if ok else "FAIL")
     sys.exit(0 if ok else 1)
 

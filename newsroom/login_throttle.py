@@ -63,8 +63,9 @@ def client_address(request) -> str:
     try:
         return str(ipaddress.ip_address(hop))
     except ValueError:
-        logger.warning("login throttle: X-Forwarded-For entry is not an address, using REMOTE_ADDR",
-                       extra={"entry": hop[:64]})
+        logger.warning(
+            "login throttle: X-Forwarded-For entry is not an address, using REMOTE_ADDR", extra={"entry": hop[:64]}
+        )
         return remote
 
 
@@ -168,8 +169,11 @@ def login_attempt_succeeded(*, attempt: LoginAttempt) -> None:
         if _address_key(attempt.address) in attempt.counted:
             _release(_address_key(attempt.address))
         _cache().delete(_account_key(attempt.username))
-        _cache().set(_known_key(attempt.username, attempt.address), 1,
-                     timeout=settings.NEWSROOM_LOGIN_KNOWN_ADDRESS_DAYS * 24 * 3600)
+        _cache().set(
+            _known_key(attempt.username, attempt.address),
+            1,
+            timeout=settings.NEWSROOM_LOGIN_KNOWN_ADDRESS_DAYS * 24 * 3600,
+        )
     except Exception:  # noqa: BLE001
         logger.warning("login throttle: cache unavailable, success not recorded")
 

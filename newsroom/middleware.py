@@ -77,23 +77,32 @@ def _database_down() -> bool:
 def busy_response():
     """503 for a save that waited too long for another: nothing was saved, try again."""
     return _plain_503(
-        "Busy: nothing was saved", "Please save again",
+        "Busy: nothing was saved",
+        "Please save again",
         "Nothing was saved: the database was busy with other people's saves for too long. Go back with your "
         "browser's Back button (it usually keeps what you typed) and save again in a moment. If someone changed "
-        "the same story meanwhile, the form will say so.", retry_after=5)
+        "the same story meanwhile, the form will say so.",
+        retry_after=5,
+    )
 
 
 def unavailable_response():
-    return _plain_503("Temporarily unavailable", "We will be right back",
-                      "The site is temporarily unavailable. Please try again in a minute.", retry_after=30)
+    return _plain_503(
+        "Temporarily unavailable",
+        "We will be right back",
+        "The site is temporarily unavailable. Please try again in a minute.",
+        retry_after=30,
+    )
 
 
 def _plain_503(title: str, heading: str, text: str, *, retry_after: int):
     """A small page that needs neither the database nor templates (they may be what failed)."""
     from django.http import HttpResponse
 
-    body = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>'
-            f"<body><h1>{heading}</h1><p>{text}</p></body></html>")
+    body = (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>'
+        f"<body><h1>{heading}</h1><p>{text}</p></body></html>"
+    )
     response = HttpResponse(body, status=503)
     response["Retry-After"] = str(retry_after)
     response["Cache-Control"] = "no-store"
@@ -146,7 +155,11 @@ def form_too_large_response(request, error):
         limit, setting = f"{settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:,} fields", "NEWSROOM_MAX_FORM_FIELDS"
     else:
         limit, setting = f"{settings.DATA_UPLOAD_MAX_NUMBER_FILES:,} files", "DATA_UPLOAD_MAX_NUMBER_FILES"
-    response = render(request, "413.html", {"limit": limit, "setting": setting,
-                                            "too_many_fields": isinstance(error, TooManyFieldsSent)}, status=413)
+    response = render(
+        request,
+        "413.html",
+        {"limit": limit, "setting": setting, "too_many_fields": isinstance(error, TooManyFieldsSent)},
+        status=413,
+    )
     response["Cache-Control"] = "no-store"
     return response

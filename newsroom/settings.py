@@ -34,8 +34,7 @@ SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "SECRET_KEY is not set. Set the SECRET_KEY environment variable "
-            "(or DEBUG=1 for local development only)."
+            "SECRET_KEY is not set. Set the SECRET_KEY environment variable (or DEBUG=1 for local development only)."
         )
     # Development only: a random key per checkout, made on first run and kept in the
     # git-ignored file .secret_key (never a constant, which anyone could sign links with).
@@ -123,11 +122,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Concurrent saves wait their turn instead of failing with "database is locked": each
     # transaction takes the write lock as it begins (a read cannot then fail to upgrade) and
     # waits up to SQLITE_TIMEOUT seconds for it, while WAL lets readers read meanwhile.
-    DATABASES["default"].setdefault("OPTIONS", {}).update({
-        "transaction_mode": "IMMEDIATE",
-        "timeout": float(os.environ.get("SQLITE_TIMEOUT", "20")),
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-    })
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": float(os.environ.get("SQLITE_TIMEOUT", "20")),
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
@@ -291,9 +292,7 @@ LOGGING = {
         "json": {"()": "newsroom.logging.JsonFormatter"},
         "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
     },
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": LOG_FORMAT}
-    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.tasks": {"level": "WARNING"}},
 }

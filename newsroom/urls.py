@@ -8,8 +8,8 @@ from django.urls import include, path
 
 from articles import views as article_views
 from articles.caching import public_page
-from newsroom.login_throttle import ThrottledAdminLoginForm
 from articles.sitemaps import SITEMAPS, NewsSitemap
+from newsroom.login_throttle import ThrottledAdminLoginForm
 
 admin.site.login_form = ThrottledAdminLoginForm
 admin.site.site_header = f"{settings.NEWSROOM_SITE_NAME} editorial"
@@ -20,10 +20,18 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("_nested_admin/", include("nested_admin.urls")),
     path("sitemap.xml", public_page(sitemap_views.index, params=()), {"sitemaps": SITEMAPS}, name="sitemap-index"),
-    path("sitemap-news.xml", public_page(sitemap_views.sitemap, params=("p",)),
-         {"sitemaps": {"news": NewsSitemap}, "template_name": "articles/news_sitemap.xml"}, name="news-sitemap"),
-    path("sitemap-<section>.xml", public_page(sitemap_views.sitemap, params=("p",)), {"sitemaps": SITEMAPS},
-         name="django.contrib.sitemaps.views.sitemap"),
+    path(
+        "sitemap-news.xml",
+        public_page(sitemap_views.sitemap, params=("p",)),
+        {"sitemaps": {"news": NewsSitemap}, "template_name": "articles/news_sitemap.xml"},
+        name="news-sitemap",
+    ),
+    path(
+        "sitemap-<section>.xml",
+        public_page(sitemap_views.sitemap, params=("p",)),
+        {"sitemaps": SITEMAPS},
+        name="django.contrib.sitemaps.views.sitemap",
+    ),
     path("robots.txt", article_views.robots_txt, name="robots"),
     path("", include("articles.urls")),
 ]

@@ -60,7 +60,9 @@ def make_article(*, published: bool = True, parts: bool = True, **fields) -> Art
     article.tags.add(*tags)
     if parts:
         KeyFact.objects.create(article=article, position=0, label="Vote", text="Seven to two in favour.")
-        section = Section.objects.create(article=article, position=0, heading="What Was Decided", body="The **board** agreed.")
+        section = Section.objects.create(
+            article=article, position=0, heading="What Was Decided", body="The **board** agreed."
+        )
         Point.objects.create(section=section, position=0, label="Cost", text="Four million.")
         take = Take.objects.create(article=article, title="The Desk's Take")
         TakePoint.objects.create(take=take, position=0, kind="why_it_matters", text="Ferries run later.")

@@ -28,16 +28,47 @@ from html.parser import HTMLParser
 # Elements that run script, load active content, or change how the page is fetched or parsed.
 FORBIDDEN_ELEMENTS = frozenset(
     {
-        "iframe", "object", "embed", "svg", "math", "base", "frame", "frameset", "applet", "style",
+        "iframe",
+        "object",
+        "embed",
+        "svg",
+        "math",
+        "base",
+        "frame",
+        "frameset",
+        "applet",
+        "style",
         # Parsing tricks used to smuggle markup past sanitisers; the templates have none.
-        "noscript", "template", "xmp", "plaintext", "noembed", "noframes", "listing", "isindex",
+        "noscript",
+        "template",
+        "xmp",
+        "plaintext",
+        "noembed",
+        "noframes",
+        "listing",
+        "isindex",
     }
 )
 # Attributes whose value is fetched or followed as a URL.
 URL_ATTRIBUTES = frozenset(
     {
-        "href", "src", "action", "formaction", "xlink:href", "data", "poster", "background",
-        "srcset", "cite", "longdesc", "lowsrc", "dynsrc", "ping", "codebase", "archive", "manifest",
+        "href",
+        "src",
+        "action",
+        "formaction",
+        "xlink:href",
+        "data",
+        "poster",
+        "background",
+        "srcset",
+        "cite",
+        "longdesc",
+        "lowsrc",
+        "dynsrc",
+        "ping",
+        "codebase",
+        "archive",
+        "manifest",
         "icon",
     }
 )

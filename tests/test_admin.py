@@ -47,9 +47,21 @@ def two_section_article():
 def test_editor_change_page_has_every_part(client, editor):
     article = make_article()
     data = load_form(client, article)
-    for name in ("title", "lede", "image_alt", "source", "original_url", "tags", "desk", "key_facts_heading",
-                 "key_facts-0-label", "sections-0-body", "sections-0-points-0-text", "take-0-title",
-                 "take-0-points-0-kind"):
+    for name in (
+        "title",
+        "lede",
+        "image_alt",
+        "source",
+        "original_url",
+        "tags",
+        "desk",
+        "key_facts_heading",
+        "key_facts-0-label",
+        "sections-0-body",
+        "sections-0-points-0-text",
+        "take-0-title",
+        "take-0-points-0-kind",
+    ):
         assert name in data, name
 
 
@@ -72,7 +84,10 @@ def test_editor_edits_every_part_on_one_page(client, editor):
     first, second = article.sections.all()
     assert first.points.count() == 0
     assert list(second.points.values_list("position", "label")) == [(0, "B"), (1, "C")]
-    assert list(article.take.points.values_list("kind", "text")) == [("advice", "Ferries run later."), ("limitations", "Storm risk.")]
+    assert list(article.take.points.values_list("kind", "text")) == [
+        ("advice", "Ferries run later."),
+        ("limitations", "Storm risk."),
+    ]
 
 
 def test_reordering_sections_swaps_positions(client, editor):

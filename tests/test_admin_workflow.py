@@ -25,6 +25,7 @@ IN_REVIEW, DRAFT = Article.Status.IN_REVIEW, Article.Status.DRAFT
 
 # Addresses and pages.
 
+
 def change_url(article):
     return f"{ADMIN}/{article.pk}/change/"
 
@@ -63,6 +64,7 @@ def badge(page: str) -> tuple[str, str]:
 
 # Forms, filled in as a browser would.
 
+
 def load_form(client, article) -> dict:
     response = client.get(change_url(article))
     assert response.status_code == 200
@@ -94,6 +96,7 @@ def local_minute(when) -> str:
 
 # Stories in a given state (set up through the workflow, not the screen under test).
 
+
 def submitted_draft(editor, **fields) -> Article:
     article = make_article(published=False, created_by=editor, **fields)
     workflow.article_submit(article=article, user=editor)
@@ -119,6 +122,7 @@ def submitted_changes(editor, title="Harbour Vote Passes", new_title="Harbour Vo
 
 # 1. Buttons.
 
+
 def test_editor_sees_submit_on_own_draft(client):
     editor = make_user("Editors")
     article = make_article(published=False, created_by=editor)
@@ -142,6 +146,7 @@ def test_moderator_sees_unpublish_on_live_story(client):
 
 
 # 2. Transition screens.
+
 
 def test_editor_submits_draft_for_review(client):
     editor = make_user("Editors")
@@ -207,6 +212,7 @@ def test_editor_posting_to_approve_url_is_refused(client):
 
 # 3. Content lock.
 
+
 def test_story_in_review_is_read_only_for_its_editor(client):
     editor = make_user("Editors")
     article = make_article(published=False, created_by=editor, title="Original Headline")
@@ -234,6 +240,7 @@ def test_moderator_can_fix_copy_while_in_review(client):
 
 # 4. Edit conflict.
 
+
 def test_second_save_from_a_stale_form_is_refused_and_keeps_typing(client):
     first, second = make_user("Editors", username="ana"), make_user("Editors", username="ben")
     article = make_article(published=False, title="Ferry Timetable Changes")
@@ -253,6 +260,7 @@ def test_second_save_from_a_stale_form_is_refused_and_keeps_typing(client):
 
 
 # 5. Revisions and history.
+
 
 def test_each_admin_save_adds_a_save_revision(client):
     editor = make_user("Editors")
@@ -321,6 +329,7 @@ def test_editor_restores_an_old_revision(client):
 
 # 6. Live versus working copy.
 
+
 def test_edits_to_a_live_story_go_public_only_when_approved(client):
     editor, moderator = make_user("Editors"), make_user("Moderators")
     article = make_article(title="Harbour Vote Passes")
@@ -336,11 +345,13 @@ def test_edits_to_a_live_story_go_public_only_when_approved(client):
 
 # 7. Corrections.
 
+
 def test_correction_is_listed_on_the_public_page(client):
     article = submitted_changes(make_user("Editors"))
     client.force_login(make_user("Moderators"))
-    response = take_step(client, article, "approve", change_kind="correction",
-                         change_note="An earlier version misstated the vote count.")
+    response = take_step(
+        client, article, "approve", change_kind="correction", change_note="An earlier version misstated the vote count."
+    )
     assert response.status_code == 302
     page = html(public_page(article))
     assert "Updates and corrections" in page
@@ -374,6 +385,7 @@ def test_minor_fix_shows_no_notice_and_no_updated_date(client):
 
 # 8. Review queue.
 
+
 def test_review_queue_lists_oldest_submission_first_with_submitter(client):
     early, late = make_user("Editors", username="early_bird"), make_user("Editors", username="late_comer")
     newer = submitted_draft(late, title="Newer Submission")
@@ -391,6 +403,7 @@ def test_review_queue_lists_oldest_submission_first_with_submitter(client):
 
 
 # 9. Preview and share links.
+
 
 def test_preview_shows_working_copy_uncached_and_unindexed(client):
     editor = make_user("Editors")
@@ -475,6 +488,7 @@ def test_share_link_for_one_story_cannot_show_another(share):
 
 # 10. Status badge in the changelist.
 
+
 def test_changelist_badge_says_in_review(client):
     submitted_draft(make_user("Editors"))
     client.force_login(make_user("Moderators"))
@@ -490,6 +504,7 @@ def test_changelist_badge_class_names_the_status(client):
 
 
 # Found while writing these: scheduling an update hides the version readers already have.
+
 
 def test_scheduled_update_keeps_current_version_live_until_then(client):
     article = submitted_changes(make_user("Editors"))

@@ -54,6 +54,7 @@ def draft_without(what: str, people) -> Article:
 
 # 1. Approving and submitting refuse a story without its attribution, naming what is missing.
 
+
 @pytest.mark.parametrize("what", ["source", "original URL", "credit condition"])
 def test_direct_approve_refuses_story_without_attribution(people, what):
     article = draft_without(what, people)
@@ -94,8 +95,9 @@ def test_scheduled_approval_is_refused_too(people):
     article = submitted(people, source=source)
     Source.objects.filter(pk=source.pk).update(credit="")
     with pytest.raises(workflow.TransitionNotAllowed, match="no credit condition"):
-        workflow.article_approve(article=article, user=people["moderator"],
-                                 go_live_at=timezone.now() + timedelta(hours=2))
+        workflow.article_approve(
+            article=article, user=people["moderator"], go_live_at=timezone.now() + timedelta(hours=2)
+        )
     assert Article.objects.get(pk=article.pk).live_revision_id is None
 
 
@@ -114,6 +116,7 @@ def test_available_actions_leave_out_submit_and_approve_without_attribution(peop
 
 
 # 2. The change page says so early, and tells the moderator why there is no Approve button.
+
 
 def test_change_page_warns_what_attribution_is_missing(people):
     article = draft_without("credit condition", people)
@@ -145,6 +148,7 @@ def test_moderator_is_told_why_approve_is_missing(people):
 
 
 # 3. Readers keep the credit approved with the version; a Source edit shows in history.
+
 
 def source_change(client, source, **changes):
     page = client.get(f"{ADMIN}/source/{source.pk}/change/").content.decode()
@@ -203,9 +207,11 @@ def test_source_edit_is_recorded_in_the_history_of_every_story_using_it(people):
     assert live.has_unpublished_changes
     lines = snapshot_diff(live.live_revision.data, article_snapshot(live))
     assert [line.text for line in lines if line.op == "removed"] == [
-        "Source: Coast Wire (%s) — Please credit Coast Wire." % source.site]
+        f"Source: Coast Wire ({source.site}) — Please credit Coast Wire."
+    ]
     assert [line.text for line in lines if line.op == "added"] == [
-        "Source: Coast Wire (%s) — Credit us as Coast Wire (new)." % source.site]
+        f"Source: Coast Wire ({source.site}) — Credit us as Coast Wire (new)."
+    ]
     history = client.get(f"{ADMIN}/article/{live.pk}/history/").content.decode()
     assert "Source “Coast Wire” changed" in history
 
@@ -233,6 +239,7 @@ def test_source_admin_saving_without_a_change_records_nothing(people):
 
 # 4. The importer never silently rewrites a stored Source.
 
+
 def run_import(tmp_path, text, *extra, user="ed", name="a.txt"):
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
@@ -258,8 +265,9 @@ def test_import_refuses_a_credit_line_that_differs_from_the_stored_source(tmp_pa
 
 
 def test_import_refuses_a_site_that_differs_from_the_stored_source(tmp_path, people):
-    Source.objects.create(name="Harbour Wire", site="www.harbour.example",
-                          credit="Please credit Harbour Wire when republishing.")
+    Source.objects.create(
+        name="Harbour Wire", site="www.harbour.example", credit="Please credit Harbour Wire when republishing."
+    )
     out, err, error, path = run_import(tmp_path, story_text())
     assert error is not None and "the site differs from the stored source “Harbour Wire”" in err
     assert "use --update-source" in err
@@ -301,6 +309,8 @@ def test_import_without_a_credit_line_is_refused_when_none_is_stored(tmp_path, p
 
 
 def test_import_refuses_a_source_site_that_is_not_a_host_name(tmp_path, people):
-    out, err, error, path = run_import(tmp_path, story_text(source="📌 Source: Harbour Wire (https://harbour.example/x)"))
+    out, err, error, path = run_import(
+        tmp_path, story_text(source="📌 Source: Harbour Wire (https://harbour.example/x)")
+    )
     assert error is not None and "host name" in err
     assert not Source.objects.exists() and not Article.objects.exists()

@@ -141,8 +141,9 @@ def editing(client):
     return article, form_fields(page.content.decode(), "article_form")
 
 
-@pytest.mark.parametrize("field", ["title", "key_facts-0-label", "sections-0-heading", "sections-0-points-0-label",
-                                   "take-0-title"])
+@pytest.mark.parametrize(
+    "field", ["title", "key_facts-0-label", "sections-0-heading", "sections-0-points-0-label", "take-0-title"]
+)
 @pytest.mark.parametrize("control", ["\r\n", "\n", "\r", "\x0b", "\x00"])
 def test_a_one_line_field_with_a_line_break_is_refused_on_that_field(client, editing, field, control):
     article, data = editing
@@ -187,8 +188,12 @@ def test_leading_and_trailing_line_breaks_are_simply_trimmed(client, editing):
 )
 def test_the_importer_names_the_line_of_a_control_character(place, text):
     lines = story_text().splitlines()
-    anchors = {"headline": "Tidal Power Comes to the Harbour", "key fact label": "- Capacity: Three megawatts in total.",
-               "section heading": "Why the Harbour Chose Tides", "take title": "The Desk's Take"}
+    anchors = {
+        "headline": "Tidal Power Comes to the Harbour",
+        "key fact label": "- Capacity: Three megawatts in total.",
+        "section heading": "Why the Harbour Chose Tides",
+        "take title": "The Desk's Take",
+    }
     number = lines.index(anchors[place]) + 1
     lines[number - 1] = text
     with pytest.raises(StoryFormatError) as refused:
@@ -252,8 +257,9 @@ transactional = pytest.mark.django_db(transaction=True, serialized_rollback=True
 
 
 @transactional
-def test_a_notification_the_mail_server_refuses_is_logged_and_shown_to_the_moderator(client, in_review, settings,
-                                                                                      caplog):
+def test_a_notification_the_mail_server_refuses_is_logged_and_shown_to_the_moderator(
+    client, in_review, settings, caplog
+):
     article, moderator = in_review
     settings.MAILERS = {"default": {"BACKEND": f"{__name__}.RefusingMailBackend"}}
     response = approve_in_admin(client, article, moderator)
@@ -269,8 +275,7 @@ def test_a_notification_the_mail_server_refuses_is_logged_and_shown_to_the_moder
 
 
 @transactional
-def test_a_notification_that_cannot_be_queued_is_logged_and_shown_to_the_moderator(client, in_review, settings,
-                                                                                    caplog):
+def test_a_notification_that_cannot_be_queued_is_logged_and_shown_to_the_moderator(client, in_review, settings, caplog):
     article, moderator = in_review
     settings.TASKS = {"default": {"BACKEND": f"{__name__}.UnreachableQueueBackend"}}
     response = approve_in_admin(client, article, moderator)
@@ -337,8 +342,14 @@ ROOT = Path(__file__).resolve().parent.parent
 def sqlite_race(database: Path, *args: str) -> dict:
     """Run tests/sqlite_contention.py on a SQLite file in a process of its own."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "newsroom.settings_test", "LOG_LEVEL": "CRITICAL"}
-    done = subprocess.run([sys.executable, "-m", "tests.sqlite_contention", str(database), *args], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.sqlite_contention", str(database), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.splitlines()[-1]) if not args or args[0] != "--migrate" else {}
 

@@ -69,8 +69,9 @@ def delete_in_admin(story: Article) -> None:
 
 
 def delete_selected_in_admin(story: Article) -> None:
-    response = admin_client().post(f"{ADMIN}/", {"action": "delete_selected", "_selected_action": [story.pk],
-                                                 "post": "yes"})
+    response = admin_client().post(
+        f"{ADMIN}/", {"action": "delete_selected", "_selected_action": [story.pk], "post": "yes"}
+    )
     assert response.status_code == 302, response.content.decode()[:500]
 
 
@@ -134,8 +135,12 @@ def unapproved_retag(tag: str) -> Article:
     return story
 
 
-NOT_LIVE_TAGGINGS = {"draft": draft, "scheduled": scheduled, "unpublished": unpublished,
-                     "unapproved retag": unapproved_retag}
+NOT_LIVE_TAGGINGS = {
+    "draft": draft,
+    "scheduled": scheduled,
+    "unpublished": unpublished,
+    "unapproved retag": unapproved_retag,
+}
 TAG_DOORS = ["/tags/{}/", "/feeds/tags/{}/rss/", "/feeds/tags/{}/atom/"]
 
 
@@ -173,28 +178,50 @@ def small_site():
     """A desk and tag with two stories, one found by search: every kind of page has content."""
     desk = make_desk(name="Harbour", slug="harbour")
     make_article(title="Harbour Story 00", slug="harbour-0", desk=desk, tags=["ferries"], parts=False)
-    make_article(title="Wombat Sighting", slug="wombat-sighting", lede="A wombat was seen on the ferry.", desk=desk,
-                 tags=["ferries"])
+    make_article(
+        title="Wombat Sighting",
+        slug="wombat-sighting",
+        lede="A wombat was seen on the ferry.",
+        desk=desk,
+        tags=["ferries"],
+    )
 
 
 @pytest.fixture
 def paged_site():
     """A desk and tag with more stories than a page shows, and one story found by search."""
     desk = make_desk(name="Harbour", slug="harbour")
-    stories = [make_article(title=f"Harbour Story {n:02d}", slug=f"harbour-{n}", desk=desk, tags=["ferries"],
-                            parts=False) for n in range(PAGE_SIZE + 1)]
-    make_article(title="Wombat Sighting", slug="wombat-sighting", lede="A wombat was seen on the ferry.", desk=desk,
-                 tags=["ferries"])
+    stories = [
+        make_article(title=f"Harbour Story {n:02d}", slug=f"harbour-{n}", desk=desk, tags=["ferries"], parts=False)
+        for n in range(PAGE_SIZE + 1)
+    ]
+    make_article(
+        title="Wombat Sighting",
+        slug="wombat-sighting",
+        lede="A wombat was seen on the ferry.",
+        desk=desk,
+        tags=["ferries"],
+    )
     return stories
 
 
 PAGES = {
-    "front page": "/", "story page": "/articles/harbour-0/", "desk page": "/desks/harbour/",
-    "tag page": "/tags/ferries/", "archive": "/archive/", "archive month": "/archive/{now:%Y}/{now.month}/",
-    "search": "/search/?q=wombat", "RSS": "/feeds/rss/", "Atom": "/feeds/atom/",
-    "desk RSS": "/feeds/desks/harbour/rss/", "tag Atom": "/feeds/tags/ferries/atom/", "API list": "/api/articles/",
+    "front page": "/",
+    "story page": "/articles/harbour-0/",
+    "desk page": "/desks/harbour/",
+    "tag page": "/tags/ferries/",
+    "archive": "/archive/",
+    "archive month": "/archive/{now:%Y}/{now.month}/",
+    "search": "/search/?q=wombat",
+    "RSS": "/feeds/rss/",
+    "Atom": "/feeds/atom/",
+    "desk RSS": "/feeds/desks/harbour/rss/",
+    "tag Atom": "/feeds/tags/ferries/atom/",
+    "API list": "/api/articles/",
     "API detail": "/api/articles/harbour-0/",
-    "sitemap index": "/sitemap.xml", "sitemap": "/sitemap-stories.xml", "news sitemap": "/sitemap-news.xml",
+    "sitemap index": "/sitemap.xml",
+    "sitemap": "/sitemap-stories.xml",
+    "news sitemap": "/sitemap-news.xml",
 }
 
 
@@ -233,8 +260,10 @@ def test_the_api_filters_keep_their_own_entries_and_links(client, paged_site):
     by_source = client.get("/api/articles/?source=" + paged_site[0].source.name.replace(" ", "+")).json()
     assert [story["title"] for story in by_source["results"]] == ["Harbour Story 00"]
     paged = client.get("/api/articles/?page_size=2&utm_source=mail").json()
-    assert paged["next"] in ("http://testserver/api/articles/?page_size=2&page=2",  # no stray parameter
-                             "http://testserver/api/articles/?page=2&page_size=2")
+    assert paged["next"] in (
+        "http://testserver/api/articles/?page_size=2&page=2",  # no stray parameter
+        "http://testserver/api/articles/?page=2&page_size=2",
+    )
     assert len(paged["results"]) == 2
     assert page_entries() == 2
 
@@ -268,8 +297,10 @@ def test_parameters_a_page_does_not_read_make_no_new_entry_in_redis(client, sett
     except Exception as error:  # noqa: BLE001
         pytest.skip(f"Redis is not reachable at {redis_url}: {error}")
     prefix = f"test-cache-holes-{os.getpid()}"
-    settings.CACHES = {**settings.CACHES, "default": {"BACKEND": "newsroom.cache.PooledRedisCache",
-                                                      "LOCATION": redis_url, "KEY_PREFIX": prefix}}
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {"BACKEND": "newsroom.cache.PooledRedisCache", "LOCATION": redis_url, "KEY_PREFIX": prefix},
+    }
     try:
         for n in range(50):
             assert client.get(with_junk("/tags/ferries/", n)).status_code == 200

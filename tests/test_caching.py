@@ -88,9 +88,14 @@ def test_publish_in_another_process_is_seen_at_once_through_shared_redis(client,
         redis.Redis.from_url(redis_url, socket_connect_timeout=1).ping()
     except Exception as error:  # noqa: BLE001
         pytest.skip(f"Redis is not reachable at {redis_url}: {error}")
-    settings.CACHES = {**settings.CACHES,
-                       "default": {"BACKEND": "newsroom.cache.PooledRedisCache",
-                                   "LOCATION": redis_url, "KEY_PREFIX": f"test-{os.getpid()}"}}
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            "BACKEND": "newsroom.cache.PooledRedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": f"test-{os.getpid()}",
+        },
+    }
     from django.core.cache import cache
 
     cache.clear()
@@ -101,12 +106,21 @@ def test_publish_in_another_process_is_seen_at_once_through_shared_redis(client,
     assert "Second Story" not in client.get("/").content.decode()  # now cached in Redis
 
     db = connection.settings_dict
-    env = {**os.environ, "REDIS_URL": redis_url, "CACHE_KEY_PREFIX": f"test-{os.getpid()}",
-           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-           "SECRET_KEY": "test", "DJANGO_SETTINGS_MODULE": "newsroom.settings"}
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "CACHE_KEY_PREFIX": f"test-{os.getpid()}",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "SECRET_KEY": "test",
+        "DJANGO_SETTINGS_MODULE": "newsroom.settings",
+    }
     result = subprocess.run(
         [sys.executable, "manage.py", "workflow", waiting.slug, "approve", "--user", moderator.username],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert "Second Story" in client.get("/").content.decode()

@@ -19,8 +19,15 @@ from tests.factories import make_article, make_desk, make_user, publish
 
 pytestmark = pytest.mark.django_db
 
-LIST_DOORS = ["/", "/desks/cards/", "/tags/numbats/", "/feeds/rss/", "/feeds/tags/numbats/atom/", "/api/articles/",
-              "/search/?q=numbat"]
+LIST_DOORS = [
+    "/",
+    "/desks/cards/",
+    "/tags/numbats/",
+    "/feeds/rss/",
+    "/feeds/tags/numbats/atom/",
+    "/api/articles/",
+    "/search/?q=numbat",
+]
 
 
 def card_of(article: Article) -> dict:

@@ -93,14 +93,29 @@ def test_database_outage_gives_503_and_the_site_recovers_by_itself(tmp_path):
     port = socket.create_server(("127.0.0.1", 0))
     port_number = port.getsockname()[1]
     port.close()
-    env = {**os.environ, "DEBUG": "0", "SECRET_KEY": "faults-test", "ALLOWED_HOSTS": "127.0.0.1",
-           "DATABASE_URL": f"postgres://{db['USER']}@127.0.0.1:{proxy.port}/{db['NAME']}",
-           "NEWSROOM_PAGE_CACHE_SECONDS": "0", "STATIC_ROOT": str(tmp_path / "static"), "DB_POOL": "0",
-           "WEB_CONCURRENCY": "1", "PORT": str(port_number), "SECURE_SSL_REDIRECT": "0", "LOG_LEVEL": "CRITICAL"}
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": "faults-test",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": f"postgres://{db['USER']}@127.0.0.1:{proxy.port}/{db['NAME']}",
+        "NEWSROOM_PAGE_CACHE_SECONDS": "0",
+        "STATIC_ROOT": str(tmp_path / "static"),
+        "DB_POOL": "0",
+        "WEB_CONCURRENCY": "1",
+        "PORT": str(port_number),
+        "SECURE_SSL_REDIRECT": "0",
+        "LOG_LEVEL": "CRITICAL",
+    }
     env.pop("REDIS_URL", None)
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "newsroom.wsgi", "-c", "newsroom/gunicorn.conf.py"],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "newsroom.wsgi", "-c", "newsroom/gunicorn.conf.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port_number}{article.get_absolute_url()}"
     try:
         deadline = time.monotonic() + 30

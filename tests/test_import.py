@@ -35,7 +35,12 @@ def write(tmp_path, name, text, encoding="utf-8"):
 
 def test_import_creates_article_with_all_parts_and_prints_its_path(tmp_path):
     sections = (
-        ("Why the Harbour Chose Tides", ("Tides are predictable.", "Wind is not."), "What It Brings", (("Jobs", "Forty."), ("", "Cleaner air."))),
+        (
+            "Why the Harbour Chose Tides",
+            ("Tides are predictable.", "Wind is not."),
+            "What It Brings",
+            (("Jobs", "Forty."), ("", "Cleaner air.")),
+        ),
         ("Looking Ahead: Phase Two", ("More to come.",), "", ()),
     )
     out, err, error = run_import(write(tmp_path, "a.txt", story_text(sections=sections)))
@@ -50,7 +55,10 @@ def test_import_creates_article_with_all_parts_and_prints_its_path(tmp_path):
     first, second = article.sections.all()
     assert first.body_html == "<p>Tides are predictable.</p>\n<p>Wind is not.</p>"
     assert first.points_heading == "What It Brings"
-    assert [(p.position, p.label, p.text) for p in first.points.all()] == [(0, "Jobs", "Forty."), (1, "", "Cleaner air.")]
+    assert [(p.position, p.label, p.text) for p in first.points.all()] == [
+        (0, "Jobs", "Forty."),
+        (1, "", "Cleaner air."),
+    ]
     assert second.heading == "Looking Ahead: Phase Two"
     assert article.take.title == "The Desk's Take"
     assert [p.kind for p in article.take.points.all()] == ["why_it_matters"]
@@ -103,7 +111,9 @@ def test_same_title_different_story_gets_its_own_slug(tmp_path):
 
 
 def test_malformed_file_names_file_and_line_and_writes_nothing(tmp_path):
-    bad = write(tmp_path, "bad.txt", "Title Here\nA lede.\n- stray: bullet\n" + "\n".join(story_text().splitlines()[2:]))
+    bad = write(
+        tmp_path, "bad.txt", "Title Here\nA lede.\n- stray: bullet\n" + "\n".join(story_text().splitlines()[2:])
+    )
     out, err, error = run_import(bad)
     assert error is not None
     assert f"{bad}:3: error: a bullet before any heading" in err
@@ -117,7 +127,10 @@ def test_bad_file_among_several_leaves_the_good_ones(tmp_path):
     out, err, error = run_import(good, bad, later)
     assert error is not None and "1 of 3" in str(error)
     assert "bad.txt" in err and "📌 Source" in err
-    assert sorted(Article.objects.values_list("title", flat=True)) == ["Later Story", "Tidal Power Comes to the Harbour"]
+    assert sorted(Article.objects.values_list("title", flat=True)) == [
+        "Later Story",
+        "Tidal Power Comes to the Harbour",
+    ]
     assert len([line for line in out.splitlines() if line.startswith("/")]) == 2
 
 
@@ -130,7 +143,9 @@ def test_failure_midway_through_saving_rolls_back_that_story(tmp_path, monkeypat
 
     monkeypatch.setattr(Point.objects, "bulk_create", explode)
     with pytest.raises(RuntimeError):
-        run_import(write(tmp_path, "b.txt", story_text(title="Changed Title", sections=(("S", ("P.",), "", (("A", "b."),)),))))
+        run_import(
+            write(tmp_path, "b.txt", story_text(title="Changed Title", sections=(("S", ("P.",), "", (("A", "b."),)),)))
+        )
     assert list(Article.objects.values_list("title", "lede")) == before
     assert Section.objects.get().heading == "Why the Harbour Chose Tides"
 
@@ -213,9 +228,15 @@ def test_the_import_revision_is_the_story_as_stored(tmp_path):
     from articles.snapshots import article_snapshot
     from tests.factories import make_desk
 
-    sections = (("Why the Harbour Chose Tides", ("Tides are *predictable*.", "Second paragraph."), "Key Points",
-                 (("Cost", "Four million."), ("", "A point with no label."))),
-                ("What Happens Next", ("Work starts in May.",), "", ()))
+    sections = (
+        (
+            "Why the Harbour Chose Tides",
+            ("Tides are *predictable*.", "Second paragraph."),
+            "Key Points",
+            (("Cost", "Four million."), ("", "A point with no label.")),
+        ),
+        ("What Happens Next", ("Work starts in May.",), "", ()),
+    )
     run_import(write(tmp_path, "a.txt", story_text(sections=sections)))
     article = Article.objects.get()
     assert article.revisions.get().data == article_snapshot(Article.objects.get(pk=article.pk))
@@ -235,11 +256,22 @@ def test_importing_a_story_with_every_part_stays_within_its_query_budget(users, 
     from articles.importing import story_save
     from articles.storyformat import parse
 
-    sections = (("Why the Harbour Chose Tides", ("Tides are predictable.",), "What It Brings",
-                 (("Jobs", "Forty."), ("", "Cleaner air."))),
-                ("Looking Ahead", ("More to come.",), "", ()))
+    sections = (
+        (
+            "Why the Harbour Chose Tides",
+            ("Tides are predictable.",),
+            "What It Brings",
+            (("Jobs", "Forty."), ("", "Cleaner air.")),
+        ),
+        ("Looking Ahead", ("More to come.",), "", ()),
+    )
     story_save(story=parse(story_text(sections=sections)), user=users["editor"])  # the run's first story
-    story = parse(story_text(title="Another Harbour Story", sections=sections,
-                             original="🔗 Original: https://harbour.example/stories/another"))
+    story = parse(
+        story_text(
+            title="Another Harbour Story",
+            sections=sections,
+            original="🔗 Original: https://harbour.example/stories/another",
+        )
+    )
     with django_assert_max_num_queries(13):
         story_save(story=story, user=users["editor"])

@@ -37,11 +37,17 @@ def snapshot(article) -> dict:
         "revisions": article.revisions.count(),
         "key facts": list(KeyFact.objects.filter(article=article).values_list("pk", "position", "label", "text")),
         "sections": list(Section.objects.filter(article=article).values_list("pk", "position", "heading", "body")),
-        "points": list(Point.objects.filter(section__article=article)
-                       .values_list("pk", "section", "position", "label", "text").order_by("pk")),
+        "points": list(
+            Point.objects.filter(section__article=article)
+            .values_list("pk", "section", "position", "label", "text")
+            .order_by("pk")
+        ),
         "take": list(Take.objects.filter(article=article).values_list("pk", "title")),
-        "take points": list(TakePoint.objects.filter(take__article=article)
-                            .values_list("pk", "take", "position", "kind", "text").order_by("pk")),
+        "take points": list(
+            TakePoint.objects.filter(take__article=article)
+            .values_list("pk", "take", "position", "kind", "text")
+            .order_by("pk")
+        ),
     }
 
 
@@ -54,8 +60,13 @@ class Level:
     fk: str  # the hidden parent field the page posts with each row
 
     def prefix(self, article) -> str:
-        return {"key fact": "key_facts", "section": "sections", "point": "sections-0-points",
-                "take": "take", "take point": "take-0-points"}[self.name]
+        return {
+            "key fact": "key_facts",
+            "section": "sections",
+            "point": "sections-0-points",
+            "take": "take",
+            "take point": "take-0-points",
+        }[self.name]
 
     def parent_pk(self, article) -> int:
         if self.name == "point":
@@ -77,12 +88,24 @@ class Level:
         """Changed text for the forged row: a move would carry it into the other part."""
         return {
             "key fact": {"label": "Forged", "text": "Moved here.", "position": str(index)},
-            "section": {"heading": "Forged", "body": "Moved here.", "points_heading": "", "position": str(index),
-                        "points-TOTAL_FORMS": "0", "points-INITIAL_FORMS": "0", "points-MIN_NUM_FORMS": "0",
-                        "points-MAX_NUM_FORMS": "1000"},
+            "section": {
+                "heading": "Forged",
+                "body": "Moved here.",
+                "points_heading": "",
+                "position": str(index),
+                "points-TOTAL_FORMS": "0",
+                "points-INITIAL_FORMS": "0",
+                "points-MIN_NUM_FORMS": "0",
+                "points-MAX_NUM_FORMS": "1000",
+            },
             "point": {"label": "Forged", "text": "Moved here.", "position": str(index)},
-            "take": {"title": "Forged", "points-TOTAL_FORMS": "0", "points-INITIAL_FORMS": "0",
-                     "points-MIN_NUM_FORMS": "0", "points-MAX_NUM_FORMS": "1000"},
+            "take": {
+                "title": "Forged",
+                "points-TOTAL_FORMS": "0",
+                "points-INITIAL_FORMS": "0",
+                "points-MIN_NUM_FORMS": "0",
+                "points-MAX_NUM_FORMS": "1000",
+            },
             "take point": {"kind": "advice", "text": "Moved here.", "position": str(index)},
         }[self.name]
 
@@ -118,6 +141,7 @@ def forge_row(data, prefix, *, pk, fk, parent_pk, values, initial, delete):
 
 # The stories.
 
+
 def victim_in_review():
     article = make_article(published=False)
     workflow.article_submit(article=article, user=make_user("Editors"))
@@ -137,7 +161,9 @@ def victim_draft_of_another():
 VICTIMS = {"in review": victim_in_review, "archived": victim_archived, "another's draft": victim_draft_of_another}
 # Every level and actor meets a victim in review in the quick suite; the other victims' sweep
 # (40 more change-form posts, about a minute) is marked slow and runs in CI's PostgreSQL pass.
-VICTIM_STATES = ["in review"] + [pytest.param(state, marks=pytest.mark.slow) for state in ("archived", "another's draft")]
+VICTIM_STATES = ["in review"] + [
+    pytest.param(state, marks=pytest.mark.slow) for state in ("archived", "another's draft")
+]
 ACTORS = ["Editors", "Moderators"]
 
 
@@ -164,8 +190,16 @@ def attack(level: Level, *, actor: str, victim_state: str, initial: bool, delete
     data = load_form(client, story)
     prefix = level.prefix(story)
     index = int(data[f"{prefix}-TOTAL_FORMS"])
-    forge_row(data, prefix, pk=part.pk, fk=level.fk, parent_pk=level.parent_pk(story), values=level.values(index),
-              initial=initial, delete=delete)
+    forge_row(
+        data,
+        prefix,
+        pk=part.pk,
+        fk=level.fk,
+        parent_pk=level.parent_pk(story),
+        values=level.values(index),
+        initial=initial,
+        delete=delete,
+    )
     response = client.post(change_url(story), data)
     return Attempt(level, response, victim, part, story, before)
 
@@ -199,6 +233,7 @@ def test_other_storys_part_cannot_be_moved_in_as_an_added_row(level, actor, vict
 # The same two attacks posted the other way round (the full actor and victim matrix above
 # covers each level already; one combination each keeps the suite quick).
 
+
 @pytest.mark.parametrize("level", LEVELS, ids=lambda level: level.name)
 def test_other_storys_part_cannot_be_moved_in_as_a_loaded_row(level):
     assert_refused(attack(level, actor="Editors", victim_state="another's draft", initial=True, delete=False))
@@ -210,6 +245,7 @@ def test_other_storys_part_cannot_be_deleted_as_an_added_row(level):
 
 
 # Within one story: a point belongs to its own section.
+
 
 @pytest.fixture
 def editor_client():
@@ -235,8 +271,16 @@ def test_point_cannot_be_moved_to_another_section_of_the_same_story(editor_clien
     for name in [name for name in data if name.startswith("sections-0-points-0-")]:
         del data[name]
     data["sections-0-points-TOTAL_FORMS"] = data["sections-0-points-INITIAL_FORMS"] = "0"
-    forge_row(data, "sections-1-points", pk=point.pk, fk="section", parent_pk=second.pk,
-              values={"label": point.label, "text": point.text, "position": "1"}, initial=True, delete=False)
+    forge_row(
+        data,
+        "sections-1-points",
+        pk=point.pk,
+        fk="section",
+        parent_pk=second.pk,
+        values={"label": point.label, "text": point.text, "position": "1"},
+        initial=True,
+        delete=False,
+    )
     response = editor_client.post(change_url(story), data)
     assert response.status_code == 200
     assert "does not belong to this section" in response.content.decode()
@@ -249,8 +293,16 @@ def test_point_cannot_be_deleted_through_another_section_of_the_same_story(edito
     second = story.sections.get(position=1)
     before = snapshot(story)
     data = load_form(editor_client, story)
-    forge_row(data, "sections-1-points", pk=point.pk, fk="section", parent_pk=second.pk,
-              values={"label": point.label, "text": point.text, "position": "1"}, initial=True, delete=True)
+    forge_row(
+        data,
+        "sections-1-points",
+        pk=point.pk,
+        fk="section",
+        parent_pk=second.pk,
+        values={"label": point.label, "text": point.text, "position": "1"},
+        initial=True,
+        delete=True,
+    )
     response = editor_client.post(change_url(story), data)
     assert response.status_code == 200
     assert "does not belong to this section" in response.content.decode()
@@ -259,13 +311,22 @@ def test_point_cannot_be_deleted_through_another_section_of_the_same_story(edito
 
 # Within one formset: a row is named once, by the row the page loaded for it.
 
+
 def test_own_key_fact_sent_again_as_an_added_row_is_refused(editor_client):
     story = make_article(published=False)
     fact = story.key_facts.get()
     before = snapshot(story)
     data = load_form(editor_client, story)
-    forge_row(data, "key_facts", pk=fact.pk, fk="article", parent_pk=story.pk,
-              values={"label": "Overwritten", "text": "By an added row.", "position": "1"}, initial=False, delete=False)
+    forge_row(
+        data,
+        "key_facts",
+        pk=fact.pk,
+        fk="article",
+        parent_pk=story.pk,
+        values={"label": "Overwritten", "text": "By an added row.", "position": "1"},
+        initial=False,
+        delete=False,
+    )
     response = editor_client.post(change_url(story), data)
     assert response.status_code == 200
     assert f"Key fact {fact.pk} was sent twice" in response.content.decode()
@@ -277,8 +338,16 @@ def test_own_key_fact_loaded_twice_is_refused(editor_client):
     fact = story.key_facts.get()
     before = snapshot(story)
     data = load_form(editor_client, story)
-    forge_row(data, "key_facts", pk=fact.pk, fk="article", parent_pk=story.pk,
-              values={"label": fact.label, "text": fact.text, "position": "1"}, initial=True, delete=True)
+    forge_row(
+        data,
+        "key_facts",
+        pk=fact.pk,
+        fk="article",
+        parent_pk=story.pk,
+        values={"label": fact.label, "text": fact.text, "position": "1"},
+        initial=True,
+        delete=True,
+    )
     response = editor_client.post(change_url(story), data)
     assert response.status_code == 200
     assert f"Key fact {fact.pk} was sent twice" in response.content.decode()
@@ -286,6 +355,7 @@ def test_own_key_fact_loaded_twice_is_refused(editor_client):
 
 
 # The story's own parts still save as before through the same formsets.
+
 
 def test_editor_deletes_the_storys_own_take(editor_client):
     story = make_article(published=False)
@@ -301,11 +371,13 @@ def test_editor_adds_a_take_to_a_story_without_one(editor_client):
     story = make_article(published=False)
     story.take.delete()
     data = load_form(editor_client, story)
-    forge_row(data, "take", pk="", fk="article", parent_pk=story.pk, values=LEVELS[3].values(0),
-              initial=False, delete=False)
+    forge_row(
+        data, "take", pk="", fk="article", parent_pk=story.pk, values=LEVELS[3].values(0), initial=False, delete=False
+    )
     data["take-0-points-TOTAL_FORMS"] = "1"
-    data.update({"take-0-points-0-kind": "advice", "take-0-points-0-text": "Book early.",
-                 "take-0-points-0-position": "0"})
+    data.update(
+        {"take-0-points-0-kind": "advice", "take-0-points-0-text": "Book early.", "take-0-points-0-position": "0"}
+    )
     response = editor_client.post(change_url(story), data)
     assert response.status_code == 302, response.content.decode()[:3000]
     take = Take.objects.get(article=story)

@@ -73,8 +73,10 @@ def throttle(request, db, settings):
     two-step counting) and Redis (production, one atomic script)."""
     if request.param == "Redis":
         request.getfixturevalue("redis_db").flushdb()
-        settings.CACHES = {**settings.CACHES,
-                           "default": {"BACKEND": "newsroom.cache.PooledRedisCache", "LOCATION": REDIS_URL}}
+        settings.CACHES = {
+            **settings.CACHES,
+            "default": {"BACKEND": "newsroom.cache.PooledRedisCache", "LOCATION": REDIS_URL},
+        }
     return request.param
 
 
@@ -230,10 +232,14 @@ def test_unlock_login_needs_an_account_or_an_address(db):
 
 def test_with_the_cache_down_signing_in_still_works_and_says_so_in_the_log(db, caplog):
     make_user("Editors", username="reporter")
-    dead_redis = {"default": {"BACKEND": "newsroom.cache.PooledRedisCache",
-                              "LOCATION": "redis://127.0.0.1:1/0",
-                              "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2}},
-                  "fragments": settings.CACHES["fragments"]}
+    dead_redis = {
+        "default": {
+            "BACKEND": "newsroom.cache.PooledRedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        },
+        "fragments": settings.CACHES["fragments"],
+    }
     with override_settings(CACHES=dead_redis), caplog.at_level(logging.WARNING, logger="newsroom.security"):
         fail("reporter", "10.0.0.1")
         assert signed_in(sign_in("reporter", "pw", "10.0.0.1"))
@@ -257,23 +263,47 @@ def server(redis_db, tmp_path_factory):
     folder = tmp_path_factory.mktemp("login-server")
     env = {
         **{k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}},
-        "DJANGO_SETTINGS_MODULE": "tests.login_server_settings", "DEBUG": "0", "SECRET_KEY": "login-throttle-test",
-        "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}", "REDIS_URL": REDIS_URL, "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "0", "SESSION_COOKIE_SECURE": "0", "CSRF_COOKIE_SECURE": "0", "DB_POOL": "0",
+        "DJANGO_SETTINGS_MODULE": "tests.login_server_settings",
+        "DEBUG": "0",
+        "SECRET_KEY": "login-throttle-test",
+        "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
+        "REDIS_URL": REDIS_URL,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
+        "SESSION_COOKIE_SECURE": "0",
+        "CSRF_COOKIE_SECURE": "0",
+        "DB_POOL": "0",
         # 4 workers of 8 threads: 32 requests in flight at once, room for any race to show.
-        "WEB_CONCURRENCY": "4", "GUNICORN_THREADS": "8", "NEWSROOM_TRUSTED_PROXIES": "1", "LOG_LEVEL": "ERROR",
+        "WEB_CONCURRENCY": "4",
+        "GUNICORN_THREADS": "8",
+        "NEWSROOM_TRUSTED_PROXIES": "1",
+        "LOG_LEVEL": "ERROR",
         "MEDIA_ROOT": str(folder / "media"),
     }
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-    subprocess.run([sys.executable, "manage.py", "shell", "-c",
-                    "from django.contrib.auth.models import User\n"
-                    "for name in ('crowd', 'spread', 'burst'):\n"
-                    f"    User.objects.create_user(name, password={RIGHT_PASSWORD!r}, is_staff=True)"],
-                   cwd=ROOT, env=env, check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            "from django.contrib.auth.models import User\n"
+            "for name in ('crowd', 'spread', 'burst'):\n"
+            f"    User.objects.create_user(name, password={RIGHT_PASSWORD!r}, is_staff=True)",
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
     port = free_port()
     log = open(folder / "gunicorn.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "newsroom.wsgi", "-c", "newsroom/gunicorn.conf.py"],
-                            cwd=ROOT, env={**env, "PORT": str(port)}, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "newsroom.wsgi", "-c", "newsroom/gunicorn.conf.py"],
+        cwd=ROOT,
+        env={**env, "PORT": str(port)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -327,8 +357,9 @@ def login_form(base: str, client_address: str):
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
 
     def submit(username: str, password: str) -> Outcome:
-        data = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "username": username, "password": password,
-                                       "next": "/admin/"}).encode()
+        data = urllib.parse.urlencode(
+            {"csrfmiddlewaretoken": token, "username": username, "password": password, "next": "/admin/"}
+        ).encode()
         request = urllib.request.Request(f"{base}/admin/login/?next=/admin/", data, headers=headers)
         try:
             with opener.open(request, timeout=60) as response:

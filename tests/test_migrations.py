@@ -33,6 +33,8 @@ def test_live_tags_move_to_their_own_table_with_the_publication_time():
         apps = migrate(AFTER)
         LiveTag = apps.get_model("articles", "LiveTag")
         assert set(LiveTag.objects.values_list("article_id", "tag_id", "published_at")) == {
-            (live.pk, birds.pk, first), (live.pk, coast.pk, first)}
+            (live.pk, birds.pk, first),
+            (live.pk, coast.pk, first),
+        }
     finally:
         migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())  # back to the latest, for the other tests

@@ -25,7 +25,7 @@ def test_slug_is_unique():
 def test_original_url_is_unique_but_may_be_blank_on_many():
     article = make_article()
     refuses(lambda: make_article(original_url=article.original_url))
-    # Drafts: a story without its original URL cannot be published (workflow._require_attribution, articles.attribution).
+    # Drafts: a story without its original URL cannot be published (articles.attribution).
     make_article(original_url="", published=False)
     make_article(original_url="", published=False)
 
@@ -49,7 +49,9 @@ def test_required_text_may_not_be_empty():
     refuses(lambda: KeyFact.objects.create(article=article, position=1, label="", text="t"))
     refuses(lambda: Section.objects.create(article=article, position=1, heading=""))
     refuses(lambda: make_article(title=""))
-    refuses(lambda: TakePoint.objects.create(take=Take.objects.create(article=article), position=0, kind="bogus", text="x"))
+    refuses(
+        lambda: TakePoint.objects.create(take=Take.objects.create(article=article), position=0, kind="bogus", text="x")
+    )
 
 
 def test_point_label_may_be_empty():

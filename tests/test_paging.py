@@ -58,7 +58,7 @@ def test_a_deep_page_skips_rows_by_their_ids_only(stories, monkeypatch):
     with CaptureQueriesContext(connection) as queries:
         titles(2)
     (sql,) = [q["sql"] for q in queries]
-    inner = sql[sql.index("IN (SELECT"):]
+    inner = sql[sql.index("IN (SELECT") :]
     assert "OFFSET" in inner.upper() and '"title"' not in inner, "the skipped rows were read whole"
 
 

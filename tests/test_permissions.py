@@ -41,7 +41,10 @@ pytestmark = pytest.mark.django_db
 ADMIN = "/admin/articles/article"
 LOGIN = "/admin/login/"
 DRAFT, IN_REVIEW, PUBLISHED, ARCHIVED = (
-    Article.Status.DRAFT, Article.Status.IN_REVIEW, Article.Status.PUBLISHED, Article.Status.ARCHIVED,
+    Article.Status.DRAFT,
+    Article.Status.IN_REVIEW,
+    Article.Status.PUBLISHED,
+    Article.Status.ARCHIVED,
 )
 
 ACTORS = ["anonymous", "editor", "moderator", "superuser"]
@@ -87,6 +90,7 @@ NEEDS_COMMENT = {"request-changes", "unpublish"}
 
 # --- People and browsers -------------------------------------------------------------------
 
+
 def sign_in(client: Client, actor: str):
     """Log `client` in as a fresh user in the actor's role (nobody for anonymous)."""
     if actor == "anonymous":
@@ -104,6 +108,7 @@ def browser_as(actor: str) -> Client:
 
 
 # --- Stories in each state, none of them the actor's own -----------------------------------
+
 
 def story_in(state: str, **fields) -> Article:
     """A story written by one editor (revision #1 is theirs); in review it was submitted by
@@ -125,13 +130,18 @@ def story_in(state: str, **fields) -> Article:
 
 def fingerprint(article: Article):
     """Everything a door could change about a story (None once it is deleted)."""
-    row = Article.objects.filter(pk=article.pk).values(
-        "status", "version", "title", "live_revision_id", "submitted_by_id", "updated_by_id"
-    ).first()
+    row = (
+        Article.objects.filter(pk=article.pk)
+        .values("status", "version", "title", "live_revision_id", "submitted_by_id", "updated_by_id")
+        .first()
+    )
     if row is None:
         return None
-    return (*row.values(), Revision.objects.filter(article=article).count(),
-            Transition.objects.filter(article=article).count())
+    return (
+        *row.values(),
+        Revision.objects.filter(article=article).count(),
+        Transition.objects.filter(article=article).count(),
+    )
 
 
 def reload(article: Article) -> Article:
@@ -139,6 +149,7 @@ def reload(article: Article) -> Article:
 
 
 # --- Addresses and pages -------------------------------------------------------------------
+
 
 def change_url(article):
     return f"{ADMIN}/{article.pk}/change/"
@@ -175,8 +186,18 @@ def nonfield_errors(page: str) -> str:
 # --- 1. The story admin's doors ------------------------------------------------------------
 
 ACTIONS = list(workflow.ACTIONS)
-STORY_DOORS = ["change", "change-post", "delete", "delete-post", "history", "diff", "restore", "preview",
-               "share", *(f"step-{action}" for action in ACTIONS)]
+STORY_DOORS = [
+    "change",
+    "change-post",
+    "delete",
+    "delete-post",
+    "history",
+    "diff",
+    "restore",
+    "preview",
+    "share",
+    *(f"step-{action}" for action in ACTIONS),
+]
 
 
 def knock_anonymously(client, article, door):
@@ -258,6 +279,7 @@ def check_read_only_page(suffix, expect_text):
         assert response.status_code == 200
         assert expect_text(article) in html(response)
         assert fingerprint(article) == before
+
     return check
 
 
@@ -317,6 +339,7 @@ def check_step(action):
             if (action, state) in STEPS:  # the right state, the wrong person: says who may not
                 assert REFUSAL[action] in refusal, refusal
             assert fingerprint(article) == before, "a refused step changed the story"
+
     return check
 
 
@@ -335,7 +358,9 @@ STORY_CHECKS = {
 
 STORY_CASES = [
     pytest.param(actor, state, door, id=f"{actor}-{state}-{door}")
-    for actor in ACTORS for state in STATES for door in STORY_DOORS
+    for actor in ACTORS
+    for state in STATES
+    for door in STORY_DOORS
 ]
 
 
@@ -356,7 +381,8 @@ def test_story_admin_door(client, actor, state, door):
 
 ARTICLE_DOOR_CASES = [
     pytest.param(actor, door, id=f"{actor}-{door}")
-    for door in ["changelist", "add", "add-post", "review-queue", "bulk-delete"] for actor in ACTORS
+    for door in ["changelist", "add", "add-post", "review-queue", "bulk-delete"]
+    for actor in ACTORS
 ]
 
 
@@ -373,8 +399,10 @@ def test_article_admin_door(client, actor, door):
     elif door == "review-queue":
         response = client.get(f"{ADMIN}/review-queue/")
     elif door == "bulk-delete":  # the changelist's "Delete selected" action, confirmed
-        response = client.post(f"{ADMIN}/", {"action": "delete_selected", "_selected_action": [draft.pk, waiting.pk],
-                                             "post": "yes", "index": "0"})
+        response = client.post(
+            f"{ADMIN}/",
+            {"action": "delete_selected", "_selected_action": [draft.pk, waiting.pk], "post": "yes", "index": "0"},
+        )
     else:
         page = client.get(f"{ADMIN}/add/")
         data = form_fields(html(page), "article_form") if page.status_code == 200 else {}
@@ -423,18 +451,30 @@ def test_change_form_cannot_set_the_workflow_fields(client, actor):
     approved = story_in("live")
     user = sign_in(client, actor)
     data = form_fields(html(client.get(change_url(article))), "article_form")
-    data.update(status="published", live_revision=str(approved.live_revision_id), live_slug=article.slug,
-                live_from="2020-01-01 00:00:00", submitted_by=str(user.pk), published_at="2020-01-01 00:00:00",
-                has_unpublished_changes="on")
+    data.update(
+        status="published",
+        live_revision=str(approved.live_revision_id),
+        live_slug=article.slug,
+        live_from="2020-01-01 00:00:00",
+        submitted_by=str(user.pk),
+        published_at="2020-01-01 00:00:00",
+        has_unpublished_changes="on",
+    )
     response = client.post(change_url(article), data)
     assert response.status_code == 302
     after = reload(article)
     assert (after.status, after.live_revision_id, after.live_slug, after.submitted_by_id, after.published_at) == (
-        DRAFT, None, None, None, None)
+        DRAFT,
+        None,
+        None,
+        None,
+        None,
+    )
     assert Client().get(f"/articles/{article.slug}/").status_code == 404
 
 
 # Four-eyes: nobody approves their own submission, whoever they are; withdrawing it is fine.
+
 
 @pytest.mark.parametrize("actor", STAFF)
 def test_nobody_approves_their_own_submission(client, actor):
@@ -545,13 +585,18 @@ def test_a_forged_cross_site_post_changes_nothing():
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(moderator)
     before = fingerprint(article)
-    for url, data in ((step_url(article, "approve"), {}), (f"{ADMIN}/{article.pk}/delete/", {"post": "yes"}),
-                      (f"{ADMIN}/{article.pk}/revisions/1/restore/", {}), (f"{ADMIN}/{article.pk}/share/", {})):
+    for url, data in (
+        (step_url(article, "approve"), {}),
+        (f"{ADMIN}/{article.pk}/delete/", {"post": "yes"}),
+        (f"{ADMIN}/{article.pk}/revisions/1/restore/", {}),
+        (f"{ADMIN}/{article.pk}/share/", {}),
+    ):
         assert browser.post(url, data).status_code == 403, url
     assert fingerprint(article) == before
 
 
 # Accounts are the superuser's: no role may list users or promote itself.
+
 
 @pytest.mark.parametrize("actor", ACTORS)
 @pytest.mark.parametrize("door", ["user-list", "group-list", "promote-self"])
@@ -563,10 +608,18 @@ def test_accounts_admin_is_for_superusers_only(client, actor, door):
     elif door == "group-list":
         response = client.get("/admin/auth/group/")
     else:
-        response = client.post(f"/admin/auth/user/{target.pk}/change/", {
-            "username": target.username, "email": target.email, "is_active": "on", "is_staff": "on",
-            "is_superuser": "on", "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00",
-        })
+        response = client.post(
+            f"/admin/auth/user/{target.pk}/change/",
+            {
+                "username": target.username,
+                "email": target.email,
+                "is_active": "on",
+                "is_staff": "on",
+                "is_superuser": "on",
+                "date_joined_0": "2026-01-01",
+                "date_joined_1": "00:00:00",
+            },
+        )
     if actor == "anonymous":
         assert_sent_to_login(response)
     elif actor == "superuser":
@@ -580,20 +633,25 @@ def test_accounts_admin_is_for_superusers_only(client, actor, door):
 
 # --- 3. Who gets into the admin at all -------------------------------------------------------
 
+
 def test_active_non_staff_user_is_refused_the_admin_even_with_editor_permissions(client):
     outsider = make_user("Editors", is_staff=False)
     article = story_in("draft")
     before = fingerprint(article)
     client.force_login(outsider)
-    for url in ("/admin/", f"{ADMIN}/", change_url(article), f"{ADMIN}/{article.pk}/preview/",
-                step_url(article, "submit")):
+    for url in (
+        "/admin/",
+        f"{ADMIN}/",
+        change_url(article),
+        f"{ADMIN}/{article.pk}/preview/",
+        step_url(article, "submit"),
+    ):
         assert_sent_to_login(client.get(url))
     assert_sent_to_login(client.post(step_url(article, "submit")))
     assert_sent_to_login(client.post(f"{ADMIN}/{article.pk}/share/"))
     assert fingerprint(article) == before
     # Logging in through the form does not let them in either.
-    form = Client().post(f"{LOGIN}?next=/admin/", {"username": outsider.username, "password": "pw",
-                                                    "next": "/admin/"})
+    form = Client().post(f"{LOGIN}?next=/admin/", {"username": outsider.username, "password": "pw", "next": "/admin/"})
     assert form.status_code == 200 and "staff account" in html(form)
 
 
@@ -625,8 +683,9 @@ PUBLIC_DOORS = ["story-page", "front-page", "rss-feed", "api-detail", "api-list"
 
 def hidden_stories() -> dict[str, Article]:
     """Stories no reader may see, by state; plus a live story whose edit waits in review."""
-    stories = {state: story_in(state, title=f"Unseen {state.title()} Headline") for state in
-               ("draft", "review", "archived")}
+    stories = {
+        state: story_in(state, title=f"Unseen {state.title()} Headline") for state in ("draft", "review", "archived")
+    }
     pending = story_in("live", title="Seen Live Headline")
     Article.objects.filter(pk=pending.pk).update(title="Unseen Pending Headline")
     pending.refresh_from_db()
@@ -673,6 +732,7 @@ def test_public_doors_show_only_live_stories(client, actor, door):
 
 # --- 5. Signed preview links -----------------------------------------------------------------
 
+
 def test_preview_link_shows_its_story_to_an_anonymous_reader():
     story_a = story_in("draft", title="Story A Secret Draft")
     response = Client().get(preview_url(story_a))
@@ -685,7 +745,7 @@ def test_changing_any_character_of_the_token_gives_404():
     token = preview_token(story_a)
     reader = Client()
     for i, char in enumerate(token):
-        altered = token[:i] + ("A" if char != "A" else "B") + token[i + 1:]
+        altered = token[:i] + ("A" if char != "A" else "B") + token[i + 1 :]
         response = reader.get(f"/preview/{altered}/")
         assert response.status_code == 404, (i, char, response.status_code)
         assert story_a.title not in html(response)
@@ -698,8 +758,10 @@ def _parts(token: str):
     return payload, timestamp, signature
 
 
-@pytest.mark.parametrize("forgery", ["wrong-key", "wrong-salt", "swapped-payload", "swapped-compressed-payload",
-                                     "genuine-signature-b-id-a-slug"])
+@pytest.mark.parametrize(
+    "forgery",
+    ["wrong-key", "wrong-salt", "swapped-payload", "swapped-compressed-payload", "genuine-signature-b-id-a-slug"],
+)
 def test_a_link_for_story_a_cannot_be_turned_into_story_b(settings, forgery):
     story_a = story_in("draft", title="Story A Secret Draft")
     story_b = story_in("draft", title="Story B Secret Draft")
@@ -708,7 +770,8 @@ def test_a_link_for_story_a_cannot_be_turned_into_story_b(settings, forgery):
     payload, timestamp, signature = _parts(genuine)
     if forgery == "wrong-key":
         token = signing.TimestampSigner(key="not-the-" + settings.SECRET_KEY, salt=SALT).sign_object(
-            b_payload, compress=True)
+            b_payload, compress=True
+        )
     elif forgery == "wrong-salt":
         token = signing.TimestampSigner(salt="some.other.salt").sign_object(b_payload, compress=True)
     elif forgery == "swapped-payload":
@@ -740,6 +803,7 @@ def test_expired_preview_link_never_shows_the_story(settings):
 
 
 # --- 6. The management commands enforce the roles too ----------------------------------------
+
 
 def run(command, *args):
     """Run a management command; return (stdout, stderr, the CommandError or None)."""

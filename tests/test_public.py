@@ -48,14 +48,21 @@ def outline(response) -> Outline:
 
 @pytest.fixture
 def story():
-    source = make_source(name="Harbour Wire", site="harbour.example", credit="Please credit Harbour Wire when republishing.")
+    source = make_source(
+        name="Harbour Wire", site="harbour.example", credit="Please credit Harbour Wire when republishing."
+    )
     article = make_article(
-        title="Tidal Turbines Approved", lede="The board *approved* three turbines.", byline="Ana Reyes",
-        desk=make_desk(name="Climate"), source=source, original_url="https://harbour.example/tidal?ref=rss&x=1",
+        title="Tidal Turbines Approved",
+        lede="The board *approved* three turbines.",
+        byline="Ana Reyes",
+        desk=make_desk(name="Climate"),
+        source=source,
+        original_url="https://harbour.example/tidal?ref=rss&x=1",
         published=False,
     )
-    second = Section.objects.create(article=article, position=1, heading="What Comes Next", body="Work starts in May.",
-                                    points_heading="Milestones")
+    second = Section.objects.create(
+        article=article, position=1, heading="What Comes Next", body="Work starts in May.", points_heading="Milestones"
+    )
     Point.objects.create(section=second, position=0, label="", text="A point without a label.")
     article.take.points.create(position=1, kind="limitations", text="Storms may delay it.")
     article.take.points.create(position=2, kind="advice", text="Watch the timetable.")
@@ -67,16 +74,36 @@ def test_published_story_shows_every_part(client, story):
     response = client.get(f"/articles/{story.slug}/")
     assert response.status_code == 200
     page = response.content.decode()
-    for text in ("Tidal Turbines Approved", "<em>approved</em>", "Ana Reyes", "Climate", "Vote", "Seven to two in favour.",
-                 "What Was Decided", "<strong>board</strong>", "Cost", "Four million.", "What Comes Next", "Milestones",
-                 "A point without a label.", "The Desk&#x27;s Take", "🔥", "Why This Matters", "⚠️",
-                 "Limitations &amp; Risks", "💡", "Actionable Advice", "Watch the timetable.", "energy"):
+    for text in (
+        "Tidal Turbines Approved",
+        "<em>approved</em>",
+        "Ana Reyes",
+        "Climate",
+        "Vote",
+        "Seven to two in favour.",
+        "What Was Decided",
+        "<strong>board</strong>",
+        "Cost",
+        "Four million.",
+        "What Comes Next",
+        "Milestones",
+        "A point without a label.",
+        "The Desk&#x27;s Take",
+        "🔥",
+        "Why This Matters",
+        "⚠️",
+        "Limitations &amp; Risks",
+        "💡",
+        "Actionable Advice",
+        "Watch the timetable.",
+        "energy",
+    ):
         assert text in page, text
 
 
 def test_attribution_block_at_the_foot(client, story):
     page = client.get(f"/articles/{story.slug}/").content.decode()
-    foot = page[page.index('class="attribution"'):]
+    foot = page[page.index('class="attribution"') :]
     assert "Source:" in foot and "Harbour Wire (harbour.example)" in foot
     assert "Original:" in foot and 'href="https://harbour.example/tidal?ref=rss&amp;x=1"' in foot
     assert "Please credit Harbour Wire when republishing." in foot
@@ -96,8 +123,9 @@ def test_semantic_structure(client, story):
 
 
 def test_hero_image_has_alt_text_and_size(client, story):
-    from django.core.files.base import ContentFile
     from io import BytesIO
+
+    from django.core.files.base import ContentFile
     from PIL import Image
 
     buffer = BytesIO()

@@ -207,8 +207,15 @@ def test_a_scheduled_update_stays_out_of_sight_until_its_time(client):
     article = make_article(title="Current Koala Headline", slug="koala-count", tags=["koalas"])
     edit_working_copy(article, title="Scheduled Koala Headline", slug="koala-census")
     publish(article, go_live_at=start + timedelta(hours=3))
-    doors = ["/", "/tags/koalas/", "/search/?q=koala", "/feeds/rss/", "/feeds/atom/", "/api/articles/",
-             "/sitemap-news.xml"]
+    doors = [
+        "/",
+        "/tags/koalas/",
+        "/search/?q=koala",
+        "/feeds/rss/",
+        "/feeds/atom/",
+        "/api/articles/",
+        "/sitemap-news.xml",
+    ]
     for url in [*doors, "/articles/koala-count/", "/api/articles/koala-count/"]:
         content = text_of(client.get(url))
         assert "Current Koala Headline" in content and "Scheduled Koala" not in content, url
@@ -263,27 +270,39 @@ def test_tag_lists_order_stories_by_first_publication_even_when_tagged_later(cli
 
 @pytest.fixture
 def credited():
-    source = make_source(name="Outback Wire", site="outback.example",
-                         credit="Please credit Outback Wire when republishing.")
+    source = make_source(
+        name="Outback Wire", site="outback.example", credit="Please credit Outback Wire when republishing."
+    )
     return make_article(
-        title="Quokkas Return to the Island", byline="Mia Chen", desk=make_desk(name="Wildlife", slug="wildlife"),
-        tags=["marsupials", "islands"], source=source, original_url="https://outback.example/news/quokkas-return",
+        title="Quokkas Return to the Island",
+        byline="Mia Chen",
+        desk=make_desk(name="Wildlife", slug="wildlife"),
+        tags=["marsupials", "islands"],
+        source=source,
+        original_url="https://outback.example/news/quokkas-return",
     )
 
 
 def test_story_page_has_the_attribution_footer(client, credited):
     page = text_of(client.get(credited.get_absolute_url()))
-    foot = page[page.index('<footer class="attribution">'):]
-    foot = foot[:foot.index("</footer>")]
+    foot = page[page.index('<footer class="attribution">') :]
+    foot = foot[: foot.index("</footer>")]
     assert "Source: Outback Wire (outback.example)" in foot
     assert 'href="https://outback.example/news/quokkas-return"' in foot
     assert "Please credit Outback Wire when republishing." in foot
 
 
-@pytest.mark.parametrize("url", [
-    "/feeds/rss/", "/feeds/atom/", "/feeds/desks/wildlife/rss/", "/feeds/desks/wildlife/atom/",
-    "/feeds/tags/marsupials/rss/", "/feeds/tags/islands/atom/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/feeds/rss/",
+        "/feeds/atom/",
+        "/feeds/desks/wildlife/rss/",
+        "/feeds/desks/wildlife/atom/",
+        "/feeds/tags/marsupials/rss/",
+        "/feeds/tags/islands/atom/",
+    ],
+)
 def test_every_feed_item_carries_the_attribution(client, credited, url):
     make_article(title="A second story, from another wire", desk=credited.desk, tags=["marsupials", "islands"])
     feed = parsed_feed(client.get(url))
@@ -336,8 +355,9 @@ def three_stories_a_day_apart() -> list[Article]:
     return [stories[0], stories[1], stories[2]]
 
 
-@pytest.mark.parametrize("url", ["/feeds/rss/", "/feeds/atom/", "/feeds/tags/ordered/rss/",
-                                 "/feeds/tags/ordered/atom/"])
+@pytest.mark.parametrize(
+    "url", ["/feeds/rss/", "/feeds/atom/", "/feeds/tags/ordered/rss/", "/feeds/tags/ordered/atom/"]
+)
 def test_feeds_parse_cleanly_newest_first(client, url):
     newest_first = three_stories_a_day_apart()
     feed = parsed_feed(client.get(url))
@@ -473,10 +493,14 @@ def test_api_bad_updated_since_is_a_400_with_a_message(client, value):
 
 def test_api_detail_returns_the_whole_story(client):
     article = make_article(
-        title="Reef Survey Finds Recovery", lede="Divers counted *more* coral.", byline="Sam Ortiz",
-        desk=make_desk(name="Climate", slug="climate"), tags=["coral", "reefs"],
+        title="Reef Survey Finds Recovery",
+        lede="Divers counted *more* coral.",
+        byline="Sam Ortiz",
+        desk=make_desk(name="Climate", slug="climate"),
+        tags=["coral", "reefs"],
         source=make_source(name="Reef Wire", site="reef.example", credit="Credit Reef Wire."),
-        original_url="https://reef.example/survey", published=False,
+        original_url="https://reef.example/survey",
+        published=False,
     )
     article.take.points.create(position=1, kind="limitations", text="One survey only.")
     article.take.points.create(position=2, kind="advice", text="Read the full report.")
@@ -487,12 +511,17 @@ def test_api_detail_returns_the_whole_story(client):
     assert body["url"] == f"http://testserver/articles/{article.slug}/"
     assert body["lede"] == "<p>Divers counted <em>more</em> coral.</p>"
     assert body["key_facts"] == {
-        "heading": "Key Facts", "items": [{"label": "Vote", "text": "Seven to two in favour."}],
+        "heading": "Key Facts",
+        "items": [{"label": "Vote", "text": "Seven to two in favour."}],
     }
-    assert body["sections"] == [{
-        "heading": "What Was Decided", "body_html": "<p>The <strong>board</strong> agreed.</p>",
-        "points_heading": "", "points": [{"label": "Cost", "text": "Four million."}],
-    }]
+    assert body["sections"] == [
+        {
+            "heading": "What Was Decided",
+            "body_html": "<p>The <strong>board</strong> agreed.</p>",
+            "points_heading": "",
+            "points": [{"label": "Cost", "text": "Four million."}],
+        }
+    ]
     assert body["take"]["title"] == "The Desk's Take"
     assert [(p["kind"], p["text"]) for p in body["take"]["points"]] == [
         ("why_it_matters", "Ferries run later."),
@@ -504,7 +533,9 @@ def test_api_detail_returns_the_whole_story(client):
         assert point["emoji"] and point["label"]
     assert body["take"]["points"][0]["label"] == "Why This Matters"
     assert body["source"] == {
-        "name": "Reef Wire", "site": "reef.example", "original_url": "https://reef.example/survey",
+        "name": "Reef Wire",
+        "site": "reef.example",
+        "original_url": "https://reef.example/survey",
         "credit": "Credit Reef Wire.",
     }
     assert body["tags"] == ["coral", "reefs"]
@@ -532,8 +563,9 @@ def searchable():
     fact = make_article(title="Harbour Budget", published=False, parts=False)
     KeyFact.objects.create(article=fact, position=0, label="Ferry", text="The ferry timetable doubles.")
     body = make_article(title="Council Meeting Notes", published=False, parts=False)
-    Section.objects.create(article=body, position=0, heading="Other Business",
-                           body="The council also discussed the lighthouse repairs.")
+    Section.objects.create(
+        article=body, position=0, heading="Other Business", body="The council also discussed the lighthouse repairs."
+    )
     return {"title": publish(title), "fact": publish(fact), "body": publish(body)}
 
 
@@ -640,8 +672,10 @@ def test_search_documents_are_kept_in_their_rows_on_postgres():
     if not ON_POSTGRES:
         pytest.skip("the stored search document is PostgreSQL's")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT attstorage FROM pg_attribute WHERE attrelid = %s::regclass "
-                       "AND attname = 'search_document'", [Article._meta.db_table])
+        cursor.execute(
+            "SELECT attstorage FROM pg_attribute WHERE attrelid = %s::regclass AND attname = 'search_document'",
+            [Article._meta.db_table],
+        )
         assert cursor.fetchone() == ("m",)
 
 
@@ -780,8 +814,11 @@ def test_story_page_offers_a_picture_with_webp_and_a_sized_img(client, pictured)
     assert hero["src"] == default_storage.url(largest_jpeg["name"])
     assert (int(hero["width"]), int(hero["height"])) == (largest_jpeg["width"], largest_jpeg["height"])
     assert int(hero["height"]) > int(hero["width"])
-    jpegs = [f"http://testserver{default_storage.url(r['name'])}"
-             for r in renditions_of(pictured) if r["format"] == "image/jpeg"]
+    jpegs = [
+        f"http://testserver{default_storage.url(r['name'])}"
+        for r in renditions_of(pictured)
+        if r["format"] == "image/jpeg"
+    ]
     assert json_ld(client.get(pictured.get_absolute_url()))["image"] == jpegs
 
 

@@ -69,6 +69,7 @@ def jpeg() -> ContentFile:
 
 # Refusing to replace an editor's changes.
 
+
 def test_reimport_after_an_editor_changed_the_story_is_refused_naming_who_and_when(tmp_path, people):
     article = imported(tmp_path)
     with time_machine.travel("2026-03-04 10:20:30 +0000", tick=False):
@@ -120,6 +121,7 @@ def test_reimport_twice_without_edits_goes_ahead(tmp_path, people):
 
 
 # The unpublished-changes state afterwards.
+
 
 def test_identical_reimport_of_a_live_story_leaves_no_unpublished_changes(tmp_path, people):
     article = approve(imported(tmp_path), people)

@@ -24,20 +24,28 @@ STRONG_KEY = "k8#Vq2!rT9zLw4@Xe7$Nb1%Yc6^Ud3&Hf5*Jg0(Km)Pa_Sb+Rc=Td-Ue?Wf"
 
 
 def manage(*args, **env):
-    test_only = {"DJANGO_SETTINGS_MODULE", "SECURE_SSL_REDIRECT", "SECRET_KEY", "DB_POOL", "LOG_FORMAT",
-                 "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    test_only = {
+        "DJANGO_SETTINGS_MODULE",
+        "SECURE_SSL_REDIRECT",
+        "SECRET_KEY",
+        "DB_POOL",
+        "LOG_FORMAT",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+    }
     environment = {k: v for k, v in os.environ.items() if k not in test_only}
     environment.update({"DJANGO_SETTINGS_MODULE": "newsroom.settings", **env})
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=environment,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120
+    )
 
 
 # Production settings
 
 
 def test_deploy_check_reports_nothing_in_production():
-    result = manage("check", "--deploy", "--fail-level", "WARNING",
-                    DEBUG="0", SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="news.example")
+    result = manage(
+        "check", "--deploy", "--fail-level", "WARNING", DEBUG="0", SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="news.example"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
@@ -59,9 +67,14 @@ def test_security_headers_on_public_pages(client):
 
 
 def test_production_cookies_and_https_settings():
-    result = manage("shell", "-c", "from django.conf import settings as s; print(s.SESSION_COOKIE_SECURE, "
-                    "s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS > 0, s.DEBUG)",
-                    DEBUG="0", SECRET_KEY=STRONG_KEY)
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings as s; print(s.SESSION_COOKIE_SECURE, "
+        "s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS > 0, s.DEBUG)",
+        DEBUG="0",
+        SECRET_KEY=STRONG_KEY,
+    )
     assert result.stdout.split()[-5:] == ["True", "True", "True", "True", "False"], result.stderr
 
 
@@ -148,8 +161,9 @@ def test_database_error_during_an_admin_save_leaves_no_half_written_story(editor
     from articles import workflow
 
     article = make_article(published=False)
-    data = form_fields(editor_client.get(f"/admin/articles/article/{article.pk}/change/").content.decode(),
-                       "article_form")
+    data = form_fields(
+        editor_client.get(f"/admin/articles/article/{article.pk}/change/").content.decode(), "article_form"
+    )
     data.update(title="Half Written", **{"key_facts-0-text": "Also half written."})
 
     def fail(**kwargs):
@@ -182,10 +196,14 @@ def test_server_error_page_is_friendly_and_has_no_traceback(client, monkeypatch)
 
 def test_with_the_cache_down_the_site_still_serves_and_publishes(client):
     article = make_article(title="Cache Outage Story")
-    dead_redis = {"default": {"BACKEND": "newsroom.cache.PooledRedisCache",
-                              "LOCATION": "redis://127.0.0.1:1/0",
-                              "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2}},
-                  "fragments": settings.CACHES["fragments"]}  # each process's own memory, not Redis
+    dead_redis = {
+        "default": {
+            "BACKEND": "newsroom.cache.PooledRedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        },
+        "fragments": settings.CACHES["fragments"],
+    }  # each process's own memory, not Redis
     with override_settings(CACHES=dead_redis):
         assert "Cache Outage Story" in client.get("/").content.decode()
         assert client.get(article.get_absolute_url()).status_code == 200

@@ -30,7 +30,8 @@ def test_seeded_stories_have_every_part_and_a_mix_of_states(client):
     tag = story.tags.first()
     tagged = live.filter(tags=tag).order_by("-published_at", "-pk")
     assert set(LiveTag.objects.filter(tag=tag, article__in=live).values_list("article_id", "published_at")) == {
-        (a.pk, a.published_at) for a in tagged}
+        (a.pk, a.published_at) for a in tagged
+    }
     by_api = client.get(f"/api/articles/?tag={tag.slug}&page_size=100").json()["results"]
     assert [s["slug"] for s in by_api] == [a.live_slug for a in tagged]
 

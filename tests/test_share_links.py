@@ -57,6 +57,7 @@ def current_version(article) -> int:
 
 # A link works, and only for its own story.
 
+
 def test_a_share_link_shows_the_draft():
     link = preview_url(make_article(published=False, title=SECRET))
     assert shows_the_story(link)
@@ -78,6 +79,7 @@ def test_a_token_for_story_a_cannot_show_story_b():
 
 
 # Unpublishing, archiving and deleting end the links.
+
 
 def test_unpublishing_ends_earlier_share_links():
     article = make_article(title=SECRET)
@@ -123,6 +125,7 @@ def test_a_deleted_story_link_is_not_found():
 
 # Tampering.
 
+
 def test_a_tampered_version_number_is_refused():
     article = make_article(published=False, title=SECRET)
     token = preview_token(article)
@@ -150,6 +153,7 @@ def test_a_token_without_a_version_is_refused():
 
 
 # Revoking from the admin.
+
 
 def test_an_editor_can_revoke_a_storys_links(client):
     article = make_article(published=False, title=SECRET)
@@ -252,6 +256,7 @@ def test_revoking_a_missing_story_is_not_found(client):
 
 # The development key.
 
+
 def test_settings_hold_no_constant_fallback_key():
     settings_text = (ROOT / "newsroom" / "settings.py").read_text()
     assert "django-insecure" not in settings_text
@@ -286,15 +291,22 @@ def test_two_checkouts_get_different_development_keys(tmp_path):
     (tmp_path / "one").mkdir()
     (tmp_path / "two").mkdir()
     assert development_secret_key(tmp_path / "one" / ".secret_key") != development_secret_key(
-        tmp_path / "two" / ".secret_key")
+        tmp_path / "two" / ".secret_key"
+    )
 
 
 def _settings_key(checkout: Path, **env) -> subprocess.CompletedProcess:
     """Import a copy of the settings living in `checkout` (so BASE_DIR is that folder)."""
     environment = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DJANGO_SETTINGS_MODULE"}}
     environment.update(env)
-    return subprocess.run([sys.executable, "-c", "from newsroom import settings; print(settings.SECRET_KEY)"],
-                          cwd=checkout, env=environment, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", "from newsroom import settings; print(settings.SECRET_KEY)"],
+        cwd=checkout,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def _checkout(tmp_path: Path, name: str) -> Path:

@@ -44,10 +44,13 @@ def urls_in(value) -> list[str]:
 
 # The admin's Source form.
 
+
 def add_source(client, site: str):
     client.force_login(make_user("Editors"))
-    return client.post(reverse("admin:articles_source_add"),
-                       {"name": "Trusted Wire", "site": site, "credit": "Please credit Trusted Wire."})
+    return client.post(
+        reverse("admin:articles_source_add"),
+        {"name": "Trusted Wire", "site": site, "credit": "Please credit Trusted Wire."},
+    )
 
 
 @pytest.mark.parametrize("site", BAD_SITES)
@@ -65,6 +68,7 @@ def test_the_source_form_accepts_a_host_name(client):
 
 
 # The story format (the importer's parser).
+
 
 @pytest.mark.parametrize("site", BAD_SITES)
 def test_the_story_format_refuses_a_site_that_is_not_a_host_name_naming_its_line(site):
@@ -87,6 +91,7 @@ def test_the_story_format_still_allows_a_source_without_a_site():
 
 
 # Structured data, feeds and the API with a bad site already stored.
+
 
 def stored_with_site(site: str):
     """A live story whose source row holds `site`, written without validation (an old row)."""
@@ -134,5 +139,7 @@ def test_the_api_does_not_turn_a_bad_site_into_an_address():
 
 def test_a_refused_site_with_a_percent_sign_is_reported_not_crashed(admin_client):
     # The refusal quotes the value: a '%' in it must not be read as a format directive.
-    response = admin_client.post("/admin/articles/source/add/", {"name": "Percent", "site": "100%<s>.example", "credit": "c"})
+    response = admin_client.post(
+        "/admin/articles/source/add/", {"name": "Percent", "site": "100%<s>.example", "credit": "c"}
+    )
     assert response.status_code == 200 and "host name" in response.content.decode()

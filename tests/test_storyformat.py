@@ -63,12 +63,20 @@ def test_a_question_in_prose_is_a_paragraph_not_a_heading():
 
 def test_section_with_points_heading_and_without():
     sections = (
-        ("Core Parts of the Plan", ("The plan has parts.",), "", (("Grid", "New cables."), ("", "A plain bullet with no label."))),
+        (
+            "Core Parts of the Plan",
+            ("The plan has parts.",),
+            "",
+            (("Grid", "New cables."), ("", "A plain bullet with no label.")),
+        ),
         ("Money Matters", ("Costs are shared.",), "Who Pays", (("City", "Half."), ("Port", "The other half."))),
     )
     story = parse(story_text(sections=sections))
     first, second = story.sections
-    assert first.points_heading == "" and first.points == [Item("Grid", "New cables."), Item("", "A plain bullet with no label.")]
+    assert first.points_heading == "" and first.points == [
+        Item("Grid", "New cables."),
+        Item("", "A plain bullet with no label."),
+    ]
     assert second.points_heading == "Who Pays" and [p.label for p in second.points] == ["City", "Port"]
 
 
@@ -97,7 +105,10 @@ def test_take_points_in_any_order_and_any_subset():
     take = (("💡", "Actionable Advice", "Check timetables."), ("⚠️", "Limitations & Risks", "Storms."))
     story = parse(story_text(take_title="Mara’s Take", take=take))
     assert story.take_title == "Mara’s Take"
-    assert [(p.kind, p.text) for p in story.take_points] == [("advice", "Check timetables."), ("limitations", "Storms.")]
+    assert [(p.kind, p.text) for p in story.take_points] == [
+        ("advice", "Check timetables."),
+        ("limitations", "Storms."),
+    ]
 
 
 def test_emoji_without_variation_selector():

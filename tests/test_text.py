@@ -37,7 +37,11 @@ def test_empty_text_gives_empty_html():
 
 
 def test_plain_paragraphs_render_exactly_as_written():
-    paragraphs = ["1. Not a list, *not* emphasis, [not] a link_name & <b>not bold</b>.", "# Not a heading.", "- Not a bullet."]
+    paragraphs = [
+        "1. Not a list, *not* emphasis, [not] a link_name & <b>not bold</b>.",
+        "# Not a heading.",
+        "- Not a bullet.",
+    ]
     html = markdown_to_html(paragraphs_to_markdown(paragraphs))
     assert html == (
         "<p>1. Not a list, *not* emphasis, [not] a link_name &amp; &lt;b&gt;not bold&lt;/b&gt;.</p>\n"

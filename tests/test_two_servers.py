@@ -54,11 +54,20 @@ def servers(tmp_path):
         pytest.skip(f"Redis is not reachable at {REDIS_URL}: {error}")
     db = connection.settings_dict
     env = {
-        **os.environ, "DEBUG": "0", "SECRET_KEY": "two-servers-test", "ALLOWED_HOSTS": "127.0.0.1",
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": "two-servers-test",
+        "ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "REDIS_URL": REDIS_URL, "STATIC_ROOT": str(tmp_path / "static"), "MEDIA_ROOT": str(tmp_path / "media"),
-        "WEB_CONCURRENCY": "1", "LOG_LEVEL": "WARNING", "DB_POOL": "0", "SESSION_COOKIE_SECURE": "0",
-        "CSRF_COOKIE_SECURE": "0", "SECURE_SSL_REDIRECT": "0",
+        "REDIS_URL": REDIS_URL,
+        "STATIC_ROOT": str(tmp_path / "static"),
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        "WEB_CONCURRENCY": "1",
+        "LOG_LEVEL": "WARNING",
+        "DB_POOL": "0",
+        "SESSION_COOKIE_SECURE": "0",
+        "CSRF_COOKIE_SECURE": "0",
+        "SECURE_SSL_REDIRECT": "0",
     }
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     ports, procs = [free_port(), free_port()], []
@@ -66,7 +75,11 @@ def servers(tmp_path):
         for port in ports:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "newsroom.wsgi", "-c", "newsroom/gunicorn.conf.py"],
-                cwd=ROOT, env={**env, "PORT": str(port)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                cwd=ROOT,
+                env={**env, "PORT": str(port)},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
             )
             procs.append(proc)
             wait_until_up(port, proc)
@@ -92,8 +105,9 @@ def admin_session(port: int, username: str):
     base = f"http://127.0.0.1:{port}"
     page = opener.open(f"{base}/admin/login/", timeout=10).read().decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-    data = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "username": username, "password": "pw",
-                                   "next": "/admin/"}).encode()
+    data = urllib.parse.urlencode(
+        {"csrfmiddlewaretoken": token, "username": username, "password": "pw", "next": "/admin/"}
+    ).encode()
     opener.open(urllib.request.Request(f"{base}/admin/login/", data, headers={"Referer": f"{base}/admin/login/"}))
     return opener, base
 
@@ -112,11 +126,13 @@ def test_approval_through_one_server_is_served_by_the_other_at_once(servers):
     opener, base = admin_session(first, moderator.username)
     form = opener.open(f"{base}/admin/articles/article/{waiting.pk}/transition/approve/").read().decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
-    opener.open(urllib.request.Request(
-        f"{base}/admin/articles/article/{waiting.pk}/transition/approve/",
-        urllib.parse.urlencode({"csrfmiddlewaretoken": token}).encode(),
-        headers={"Referer": f"{base}/admin/"},
-    ))
+    opener.open(
+        urllib.request.Request(
+            f"{base}/admin/articles/article/{waiting.pk}/transition/approve/",
+            urllib.parse.urlencode({"csrfmiddlewaretoken": token}).encode(),
+            headers={"Referer": f"{base}/admin/"},
+        )
+    )
 
     assert "Freshly Approved Story" in get(second, "/")
     assert "Freshly Approved Story" in get(second, f"/articles/{waiting.slug}/")

@@ -29,8 +29,10 @@ NOT_ACCEPTED = "not a JPEG, PNG, WebP or GIF image"
 
 # A complete, valid EPS file: Pillow's EpsImagePlugin identifies it by the header and would
 # hand the body to Ghostscript to draw it.
-EPS = (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n%%EndComments\n"
-       b"newpath 0 0 moveto 10 10 lineto stroke\nshowpage\n%%EOF\n")
+EPS = (
+    b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n%%EndComments\n"
+    b"newpath 0 0 moveto 10 10 lineto stroke\nshowpage\n%%EOF\n"
+)
 
 
 def picture(fmt="JPEG", size=(64, 48), **save) -> bytes:
@@ -54,6 +56,7 @@ def psd(size=(8, 6)) -> bytes:
 
 def png_header_claiming(width: int, height: int) -> bytes:
     """A PNG whose header claims a huge size over a few bytes of data: a decompression bomb."""
+
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
@@ -118,8 +121,13 @@ def post_to_change_form(client, upload, **typed):
 
 def post_to_add_form(client, upload, **typed):
     data = form_fields(client.get("/admin/articles/article/add/").content.decode(), "article_form")
-    data.update(slug="typed-story", source=str(make_source().pk), original_url="https://wire.example/typed",
-                image_alt="A harbour at dusk", **typed)
+    data.update(
+        slug="typed-story",
+        source=str(make_source().pk),
+        original_url="https://wire.example/typed",
+        image_alt="A harbour at dusk",
+        **typed,
+    )
     data["image"] = upload
     return client.post("/admin/articles/article/add/", data)
 
@@ -217,8 +225,14 @@ def test_renditions_refuse_a_stored_tiff_without_decoding_it(decoded):
         ("garbage.png", b"\x89PNG\r\n\x1a\n" + random.Random(7).randbytes(2000)),
         ("garbage.jpg", b"\xff\xd8\xff\xe0" + random.Random(7).randbytes(2000)),
     ],
-    ids=["truncated-jpeg", "truncated-png", "truncated-webp", "truncated-gif", "png-header-garbage",
-         "jpeg-header-garbage"],
+    ids=[
+        "truncated-jpeg",
+        "truncated-png",
+        "truncated-webp",
+        "truncated-gif",
+        "png-header-garbage",
+        "jpeg-header-garbage",
+    ],
 )
 def test_damaged_image_is_refused_with_a_plain_sentence(name, content):
     error = refusal(SimpleUploadedFile(name, content))

@@ -65,8 +65,14 @@ ALLOWED = {
     ("unpublish", PUBLISHED): {"moderator", "moderator2", "superuser"},
     ("reopen", ARCHIVED): {"moderator", "moderator2", "superuser"},
 }
-RESULT = {"submit": IN_REVIEW, "withdraw": DRAFT, "request-changes": DRAFT, "approve": PUBLISHED,
-          "unpublish": ARCHIVED, "reopen": DRAFT}
+RESULT = {
+    "submit": IN_REVIEW,
+    "withdraw": DRAFT,
+    "request-changes": DRAFT,
+    "approve": PUBLISHED,
+    "unpublish": ARCHIVED,
+    "reopen": DRAFT,
+}
 ROLES = ["author", "editor", "moderator", "moderator2", "superuser", "outsider"]
 
 
@@ -82,7 +88,12 @@ def test_permission_matrix(people, action, state, role):
         article.refresh_from_db()
         assert article.status == RESULT[action]
         record = Transition.objects.latest("pk")
-        assert (record.action, record.user, record.from_status, record.to_status) == (action, user, state, RESULT[action])
+        assert (record.action, record.user, record.from_status, record.to_status) == (
+            action,
+            user,
+            state,
+            RESULT[action],
+        )
     else:
         with pytest.raises(workflow.WorkflowError) as refusal:
             workflow.TRANSITIONS[action](article=article, user=user, **ARGS[action])
@@ -212,8 +223,10 @@ def test_restore_puts_an_old_revision_back_into_the_working_copy(people):
     workflow.article_saved(article=article, user=people["author"])
     diff = snapshot_diff(first.data, article_snapshot(article))
     assert [(d.op, d.text) for d in diff if d.op != "same"] == [
-        ("removed", f"Title: {first.data['title']}"), ("added", "Title: Rewritten"),
-        ("removed", "  - Vote: Seven to two in favour."), ("added", "  - Vote: A new fact."),
+        ("removed", f"Title: {first.data['title']}"),
+        ("added", "Title: Rewritten"),
+        ("removed", "  - Vote: Seven to two in favour."),
+        ("added", "  - Vote: A new fact."),
     ]
     workflow.article_restore(article=article, revision=first, user=people["editor"])
     article.refresh_from_db()
@@ -236,8 +249,9 @@ def test_scheduled_story_appears_at_its_time_without_a_worker(people, client):
     with time_machine.travel(start, tick=False):
         article = story_in(IN_REVIEW, people)
         go_live = start + timedelta(hours=2)
-        workflow.article_approve(article=article, user=people["moderator"], go_live_at=go_live,
-                                 expires_at=go_live + timedelta(days=1))
+        workflow.article_approve(
+            article=article, user=people["moderator"], go_live_at=go_live, expires_at=go_live + timedelta(days=1)
+        )
         article.refresh_from_db()
         assert article.is_scheduled and article.status_label() == "Scheduled"
         assert client.get(article.get_absolute_url()).status_code == 404
@@ -272,7 +286,10 @@ def test_minor_change_moves_no_public_date(people):
 
 def test_correction_is_dated_and_kept_with_later_versions(people, client):
     article = story_in(PUBLISHED, people)
-    for kind, note in (("correction", "An earlier version gave the wrong vote count."), ("update", "Adds the mayor's reply.")):
+    for kind, note in (
+        ("correction", "An earlier version gave the wrong vote count."),
+        ("update", "Adds the mayor's reply."),
+    ):
         article.lede = f"{kind} lede."
         article.save()
         workflow.article_saved(article=article, user=people["author"])
@@ -402,8 +419,13 @@ def test_scheduled_update_goes_live_at_its_time_and_not_before(people, client):
         article.save()
         workflow.article_saved(article=article, user=people["author"])
         workflow.article_submit(article=article, user=people["author"])
-        workflow.article_approve(article=article, user=people["moderator"], go_live_at=start + timedelta(hours=1),
-                                 change_kind="update", change_note="New figures.")
+        workflow.article_approve(
+            article=article,
+            user=people["moderator"],
+            go_live_at=start + timedelta(hours=1),
+            change_kind="update",
+            change_note="New figures.",
+        )
         article.refresh_from_db()
         assert article.status_label() == "Published, update scheduled"
         page = client.get(article.get_absolute_url()).content.decode()

@@ -182,8 +182,12 @@ def unshown(page: str, story: StoryData, note: str) -> list[str]:
     """
     text = visible_text(page)
     expected = [
-        ("title", story.title), ("key facts heading", story.key_facts_heading), ("take title", story.take_title),
-        ("source name", story.source_name), ("source site", story.source_site), ("credit", story.credit),
+        ("title", story.title),
+        ("key facts heading", story.key_facts_heading),
+        ("take title", story.take_title),
+        ("source name", story.source_name),
+        ("source site", story.source_site),
+        ("credit", story.credit),
         ("correction note", note),
     ]
     expected += [(f"lede paragraph {i}", as_sanitised(p)) for i, p in enumerate(story.lede)]

@@ -87,7 +87,7 @@ HAND_PICKED = [
     '<meta http-equiv="refresh" content="0;url=javascript:alert(1)">',
     '<base href="javascript:alert(1)//">',
     '<link rel="import" href="data:text/html,<script>alert(1)</script>">',
-    "<math><mi xlink:href=\"javascript:alert(1)\">x</mi></math>",
+    '<math><mi xlink:href="javascript:alert(1)">x</mi></math>',
     "[x](javascript:alert(1))",
     "[x](JaVaScRiPt:alert(1))",
     '[x](javascript:alert(1) "title")',
@@ -230,7 +230,9 @@ def page_text(response) -> str:
 
 
 def form_errors(html: str) -> list[str]:
-    return [" ".join(visible_text(e).split()) for e in re.findall(r'<ul class="errorlist[^"]*"[^>]*>.*?</ul>', html, re.S)]
+    return [
+        " ".join(visible_text(e).split()) for e in re.findall(r'<ul class="errorlist[^"]*"[^>]*>.*?</ul>', html, re.S)
+    ]
 
 
 def loaded_form(client, url: str) -> dict[str, str]:
@@ -252,8 +254,14 @@ def add_row(data: dict, prefix: str, **values) -> int:
 
 
 def nested_management(data: dict, prefix: str) -> None:
-    data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0", f"{prefix}-MIN_NUM_FORMS": "0",
-                 f"{prefix}-MAX_NUM_FORMS": "1000"})
+    data.update(
+        {
+            f"{prefix}-TOTAL_FORMS": "0",
+            f"{prefix}-INITIAL_FORMS": "0",
+            f"{prefix}-MIN_NUM_FORMS": "0",
+            f"{prefix}-MAX_NUM_FORMS": "1000",
+        }
+    )
 
 
 def story_form(data: dict, n: int, payloads: list[str], *, source: Source, desk: Desk | None) -> dict:
@@ -304,8 +312,7 @@ def post_ok(client, url: str, data: dict, what: str):
 
 
 def admin_source(client, pages, n: int, payloads: list[str]) -> Source:
-    data = {"name": f"S{n} " + pack(payloads, 190, 6), "site": pack(payloads, 200, 7),
-            "credit": pack(payloads, 300, 8)}
+    data = {"name": f"S{n} " + pack(payloads, 190, 6), "site": pack(payloads, 200, 7), "credit": pack(payloads, 300, 8)}
     # A site is a host name: a hostile one is refused, and the refusal page is inert too.
     refused = client.post("/admin/articles/source/add/", data)
     assert refused.status_code == 200 and "host name" in page_text(refused)
@@ -351,20 +358,26 @@ ADMIN_OWN_MARKUP = [
     ("a <svg> element", re.compile(r'<svg aria-hidden="true" class="theme-icon-when-(?:auto|dark|light)">')),
     ("a <svg> element", re.compile(r'<svg xmlns="http://www\.w3\.org/2000/svg" class="base-svgs">')),
     # Forms with no action attribute submit to the page they are on: a path of this site.
-    ("a <form> that does not submit", re.compile(
-        r'<form(?: (?:id|method|role|aria-labelledby|enctype|class)="[\w/ -]*"| novalidate)*>')),
+    (
+        "a <form> that does not submit",
+        re.compile(r'<form(?: (?:id|method|role|aria-labelledby|enctype|class)="[\w/ -]*"| novalidate)*>'),
+    ),
     # The admin's JavaScript translation catalogue, from this site (not /static/).
     ("a <script> not loaded from /static/", re.compile(r'<script src="/admin/jsi18n/" ?>')),
     # nested_admin's "Add another" and "Delete" links: "javascript://" is an empty script (a
     # comment) and "javascript:void(0)" does nothing; nested_admin's own script handles the click.
-    ("a href= with a script or data URL", re.compile(
-        r'<a(?=[^>]* class="[\w -]*djn-)(?: href="javascript:(?://|void\(0\))"| class="[\w -]*")+>')),
+    (
+        "a href= with a script or data URL",
+        re.compile(r'<a(?=[^>]* class="[\w -]*djn-)(?: href="javascript:(?://|void\(0\))"| class="[\w -]*")+>'),
+    ),
 ]
 
 
 def admin_own(finding) -> bool:
-    return any(finding.problem.startswith(problem) and pattern.fullmatch(finding.markup)
-               for problem, pattern in ADMIN_OWN_MARKUP)
+    return any(
+        finding.problem.startswith(problem) and pattern.fullmatch(finding.markup)
+        for problem, pattern in ADMIN_OWN_MARKUP
+    )
 
 
 def admin_findings(html: str) -> list:
@@ -446,16 +459,24 @@ def unshown(html: str, article: Article) -> list[str]:
     text = visible_text(html)
     source = article.source
     expected = [
-        ("title", article.title), ("byline", article.byline), ("image credit", article.image_credit),
-        ("key facts heading", article.key_facts_heading), ("source name", source.name),
-        ("source site", source.site), ("credit", source.credit), ("desk", article.desk.name),
-        ("original URL", article.original_url), ("take title", article.take.title),
+        ("title", article.title),
+        ("byline", article.byline),
+        ("image credit", article.image_credit),
+        ("key facts heading", article.key_facts_heading),
+        ("source name", source.name),
+        ("source site", source.site),
+        ("credit", source.credit),
+        ("desk", article.desk.name),
+        ("original URL", article.original_url),
+        ("take title", article.take.title),
     ]
     expected += [(f"tag {t.name!r}", t.name) for t in article.tags.all()]
     expected += [(f"key fact {f.position}", f"{f.label}: {f.text}") for f in article.key_facts.all()]
     for section in article.sections.all():
-        expected += [(f"section {section.position} heading", section.heading),
-                     (f"section {section.position} points heading", section.points_heading)]
+        expected += [
+            (f"section {section.position} heading", section.heading),
+            (f"section {section.position} points heading", section.points_heading),
+        ]
         expected += [(f"section {section.position} point", f"{p.label}: {p.text}") for p in section.points.all()]
     expected += [(f"take point {p.position}", p.text) for p in TakePoint.objects.filter(take__article=article)]
     missing = [f"{field}: {short(value, 80)}" for field, value in expected if squash(value) not in text]
@@ -517,8 +538,10 @@ def check_api(pages: Pages, client, article: Article) -> None:
     pages.expect(data["title"] == article.title, f"{url}: title is not the text typed")
     pages.expect(data["byline"] == article.byline, f"{url}: byline is not the text typed")
     pages.expect(data["image"] is not None and data["image"]["alt"] == article.image_alt, f"{url}: image alt")
-    pages.expect([f["text"] for f in data["key_facts"]["items"]] == list(article.key_facts.values_list("text", flat=True)),
-                 f"{url}: key facts are not the text typed")
+    pages.expect(
+        [f["text"] for f in data["key_facts"]["items"]] == list(article.key_facts.values_list("text", flat=True)),
+        f"{url}: key facts are not the text typed",
+    )
 
 
 def check_change_form(pages: Pages, html: str, article: Article, label: str) -> None:
@@ -526,11 +549,15 @@ def check_change_form(pages: Pages, html: str, article: Article, label: str) -> 
     if html:
         data = form_fields(html, "article_form")
         for field in ("title", "byline", "image_alt", "image_credit", "key_facts_heading", "lede"):
-            pages.expect(data.get(field) == getattr(article, field).replace("\r\n", "\n"),
-                         f"{label} change page: the {field} input does not hold the stored text")
+            pages.expect(
+                data.get(field) == getattr(article, field).replace("\r\n", "\n"),
+                f"{label} change page: the {field} input does not hold the stored text",
+            )
         texts = [data.get(f"sections-{i}-body") for i in range(article.sections.count())]
-        pages.expect(texts == list(article.sections.values_list("body", flat=True)),
-                     f"{label} change page: the section body textareas do not hold the stored text")
+        pages.expect(
+            texts == list(article.sections.values_list("body", flat=True)),
+            f"{label} change page: the section body textareas do not hold the stored text",
+        )
 
 
 def check_admin_article(pages: Pages, client, article: Article, label: str, *, change_page: bool = True) -> None:
@@ -541,8 +568,11 @@ def check_admin_article(pages: Pages, client, article: Article, label: str, *, c
     for number in article.revisions.values_list("number", flat=True):
         pages.get(client, f"/admin/articles/article/{article.pk}/revisions/{number}/", f"{label} diff #{number}")
         if article.live_revision_id:
-            pages.get(client, f"/admin/articles/article/{article.pk}/revisions/{number}/?against=live",
-                      f"{label} diff #{number} against live")
+            pages.get(
+                client,
+                f"/admin/articles/article/{article.pk}/revisions/{number}/?against=live",
+                f"{label} diff #{number} against live",
+            )
     pages.get(client, f"/admin/articles/article/{article.pk}/preview/", f"{label} preview")
 
 
@@ -589,14 +619,17 @@ def sample(shared_file) -> list[str]:
     return load_payloads(shared_file("xss/payloads.txt"))[::SAMPLE_STRIDE]
 
 
-def edit_and_publish(editor_client, moderator_client, pages: Pages, n: int, payloads: list[str],
-                     *, lede_extra: str = "") -> Article:
+def edit_and_publish(
+    editor_client, moderator_client, pages: Pages, n: int, payloads: list[str], *, lede_extra: str = ""
+) -> Article:
     """One story through the admin: source and desk, every field of the change page, submit,
     approve. The admin pages met on the way are checked."""
     source = admin_source(editor_client, pages, n, payloads)
     desk = admin_desk(moderator_client, pages, n, payloads)
     add_page = pages.get(editor_client, ADD_URL, f"story {n} add page")
-    blank = {k: v for k, v in form_fields(add_page, "article_form").items() if "__prefix__" not in k and "-empty-" not in k}
+    blank = {
+        k: v for k, v in form_fields(add_page, "article_form").items() if "__prefix__" not in k and "-empty-" not in k
+    }
     data = story_form(blank, n, payloads, source=source, desk=desk)
     if lede_extra:
         data["lede"] += "\n\n" + lede_extra
@@ -630,7 +663,9 @@ def check_lists(pages: Pages, editor_client, reader, articles: list[Article], pa
     front = pages.get(reader, "/", "front page")
     for article in articles:
         pages.expect(squash(article.title) in visible_text(front), f"front page: {short(article.title)} not shown")
-        pages.expect(article.image_alt in image_alts(front), f"front page: alt text of {short(article.title)} not shown")
+        pages.expect(
+            article.image_alt in image_alts(front), f"front page: alt text of {short(article.title)} not shown"
+        )
     queries = ["alert", "script onerror", "lede"] + [p for p in payloads[:: max(len(payloads) // 8, 1)]]
     for query in queries:
         html = pages.get(reader, "/search/?" + _query(q=query), f"search {short(query, 60)}")
@@ -659,8 +694,9 @@ def check_lists(pages: Pages, editor_client, reader, articles: list[Article], pa
     for article in articles[:3]:
         pages.get(editor_client, f"/admin/articles/source/{article.source_id}/change/", "source change page")
         pages.get(editor_client, f"/admin/articles/article/?desk__id__exact={article.desk_id}", "changelist by desk")
-        pages.get(editor_client, f"/admin/articles/article/?tags__id__exact={article.tags.first().pk}",
-                  "changelist by tag")
+        pages.get(
+            editor_client, f"/admin/articles/article/?tags__id__exact={article.tags.first().pk}", "changelist by tag"
+        )
     autocomplete = editor_client.get("/admin/autocomplete/?app_label=articles&model_name=article&field_name=source")
     try:
         json.loads(autocomplete.content)
@@ -697,8 +733,9 @@ def test_hand_picked_payloads_through_the_admin_render_inert(editor_client, mode
     reader = Client()
     # A story's change form stays under Django's 1000-field limit with about 45 payloads.
     articles = [
-        edit_and_publish(editor_client, moderator_client, pages, n, batch,
-                         lede_extra="\n\n".join(MARKDOWN_ONLY) if n == 1 else "")
+        edit_and_publish(
+            editor_client, moderator_client, pages, n, batch, lede_extra="\n\n".join(MARKDOWN_ONLY) if n == 1 else ""
+        )
         for n, batch in enumerate(chunks(HAND_PICKED, HAND_PICKED_PER_STORY), start=1)
     ]
     article = articles[0]

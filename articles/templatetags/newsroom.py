@@ -28,8 +28,9 @@ def story_jsonld(context, story):
         "mainEntityOfPage": request.build_absolute_uri(story.url),
         "datePublished": story.published_at.isoformat() if story.published_at else None,
         "dateModified": (story.updated_at or story.published_at).isoformat() if story.published_at else None,
-        "author": [{"@type": "Person", "name": story.byline}] if story.byline else
-                  [{"@type": "Organization", "name": site_name}],
+        "author": [{"@type": "Person", "name": story.byline}]
+        if story.byline
+        else [{"@type": "Organization", "name": site_name}],
         "publisher": {"@type": "Organization", "name": site_name},
         "keywords": [tag.name for tag in story.tags],
         "articleSection": story.desk.name if story.desk else None,
@@ -44,9 +45,12 @@ def story_jsonld(context, story):
     if story.changes:
         data["correction"] = [
             {"@type": "CorrectionComment", "text": c.note, "datePublished": c.at.isoformat()}
-            for c in story.changes if c.kind == "correction"
+            for c in story.changes
+            if c.kind == "correction"
         ]
-        data["backstory"] = " ".join(f"Update {c.at:%Y-%m-%d}: {c.note}" for c in story.changes if c.kind == "update") or None
+        data["backstory"] = (
+            " ".join(f"Update {c.at:%Y-%m-%d}: {c.note}" for c in story.changes if c.kind == "update") or None
+        )
     payload = json.dumps({k: v for k, v in data.items() if v not in (None, [], "")}, ensure_ascii=False)
     return format_html('<script type="application/ld+json">{}</script>', _Raw(payload.translate(_JSON_ESCAPES)))
 

@@ -24,8 +24,10 @@ class AxeFinding(UserWarning):
 
 
 def describe(violation: dict) -> str:
-    targets = "; ".join(" ".join(node["target"]) if isinstance(node["target"], list) else str(node["target"])
-                        for node in violation["nodes"][:5])
+    targets = "; ".join(
+        " ".join(node["target"]) if isinstance(node["target"], list) else str(node["target"])
+        for node in violation["nodes"][:5]
+    )
     return f"[{violation['impact']}] {violation['id']}: {violation['help']} ({len(violation['nodes'])}×: {targets})"
 
 
@@ -37,18 +39,27 @@ def check_page(page, name: str, context=None) -> None:
         if violation["impact"] not in BLOCKING:
             warnings.warn(f"{name}: {describe(violation)}", AxeFinding, stacklevel=2)
     assert not blocking, f"{name}: serious or critical accessibility violations:\n" + "\n".join(
-        describe(v) for v in blocking)
+        describe(v) for v in blocking
+    )
 
 
 @pytest.fixture
 def story(roles):
     desk = make_desk(name="Climate", slug="climate")
-    source = make_source(name="Harbour Wire", site="harbour.example",
-                         credit="Please credit Harbour Wire when republishing.")
-    make_article(title="Tidal Turbines Approved for the Harbour", slug="tidal-turbines", desk=desk, source=source,
-                 byline="Edna Editor", tags=["energy"])
-    return make_article(title="Ferry Timetable Changes", slug="ferry-timetable", desk=desk, source=source,
-                        tags=["energy", "transport"])
+    source = make_source(
+        name="Harbour Wire", site="harbour.example", credit="Please credit Harbour Wire when republishing."
+    )
+    make_article(
+        title="Tidal Turbines Approved for the Harbour",
+        slug="tidal-turbines",
+        desk=desk,
+        source=source,
+        byline="Edna Editor",
+        tags=["energy"],
+    )
+    return make_article(
+        title="Ferry Timetable Changes", slug="ferry-timetable", desk=desk, source=source, tags=["energy", "transport"]
+    )
 
 
 def test_front_page(page, live_server, story):
@@ -94,5 +105,8 @@ def test_admin_change_page_workflow_additions(page, live_server, story):
     page.goto(change_url(live_server.url, draft))
     expect(page.locator(".review-comment")).to_contain_text("Add the timetable, please.")
     expect(page.locator(".object-tools")).to_contain_text("Submit for review")
-    check_page(page, "admin change page (workflow additions)",
-               context={"include": [[".workflow-state"], [".object-tools"], ["ul.messagelist"]]})
+    check_page(
+        page,
+        "admin change page (workflow additions)",
+        context={"include": [[".workflow-state"], [".object-tools"], ["ul.messagelist"]]},
+    )

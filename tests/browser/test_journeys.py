@@ -38,6 +38,7 @@ def submitted_story(editor, **fields) -> Article:
 
 # 1. The editor writes a story, reorders its sections, previews it and submits it.
 
+
 def test_editor_writes_previews_and_submits_a_story(page, live_server, tmp_path, screenshots):
     make_user("Editors", username="edna")
     make_source(name="Harbour Wire", site="harbour.example", credit="Please credit Harbour Wire when republishing.")
@@ -68,8 +69,11 @@ def test_editor_writes_previews_and_submits_a_story(page, live_server, tmp_path,
 
     # Two sections, each with points (nested "Add another Point").
     sections = {
-        0: ("Why the Harbour Chose Tides", "Tides are predictable.", [("Reliability", "Twice a day, every day."),
-                                                                      ("", "No fuel to ship in.")]),
+        0: (
+            "Why the Harbour Chose Tides",
+            "Tides are predictable.",
+            [("Reliability", "Twice a day, every day."), ("", "No fuel to ship in.")],
+        ),
         1: ("What Residents Said", "Most welcomed the plan.", [("Fishers", "Worried about nets.")]),
     }
     for n, (heading, body, points) in sections.items():
@@ -77,7 +81,9 @@ def test_editor_writes_previews_and_submits_a_story(page, live_server, tmp_path,
         page.fill(f"#id_sections-{n}-heading", heading)
         page.fill(f"#id_sections-{n}-body", body)
         page.fill(f"#id_sections-{n}-points_heading", "Points")
-        add_point = page.locator(f"#sections-{n}-points-group").get_by_role("link", name="Add another Point", exact=True)
+        add_point = page.locator(f"#sections-{n}-points-group").get_by_role(
+            "link", name="Add another Point", exact=True
+        )
         for m, (label, text) in enumerate(points):
             add_point.click()
             page.fill(f"#id_sections-{n}-points-{m}-label", label)
@@ -86,8 +92,11 @@ def test_editor_writes_previews_and_submits_a_story(page, live_server, tmp_path,
     # The take, with one point of each kind.
     page.locator("#take-group").get_by_role("link", name="Add another Take", exact=True).click()
     page.fill("#id_take-0-title", "The Desk's Take")
-    take_points = [("why_it_matters", "Predictable power is rare."), ("limitations", "Salt water is hard on machines."),
-                   ("advice", "Watch the May council meeting.")]
+    take_points = [
+        ("why_it_matters", "Predictable power is rare."),
+        ("limitations", "Salt water is hard on machines."),
+        ("advice", "Watch the May council meeting."),
+    ]
     for m, (kind, text) in enumerate(take_points):
         page.locator("#take-0-points-group").get_by_role("link", name="Add another Take Point", exact=True).click()
         page.select_option(f"#id_take-0-points-{m}-kind", kind)
@@ -154,6 +163,7 @@ def test_editor_writes_previews_and_submits_a_story(page, live_server, tmp_path,
 
 # 2. The moderator sends it back, the editor fixes it, the moderator schedules it and
 #    approves another story at once.
+
 
 def test_moderator_requests_changes_then_schedules_and_publishes(page, live_server, new_page, screenshots):
     editor = make_user("Editors", username="edna")
@@ -223,32 +233,51 @@ def test_moderator_requests_changes_then_schedules_and_publishes(page, live_serv
 # 3. A reader finds a live story everywhere, reads every part, and a scheduled story
 #    appears at its time.
 
+
 def reader_story(tmp_path) -> Article:
-    source = make_source(name="Harbour Wire", site="harbour.example",
-                         credit="Please credit Harbour Wire when republishing.")
+    source = make_source(
+        name="Harbour Wire", site="harbour.example", credit="Please credit Harbour Wire when republishing."
+    )
     desk = make_desk(name="Climate", slug="climate")
     article = make_article(
-        published=False, parts=False, title="Tidal Turbines Approved for the Harbour", slug="tidal-turbines",
-        lede="The harbour board approved three tidal turbines on Tuesday.", byline="Edna Editor", desk=desk,
-        source=source, original_url="https://harbour.example/stories/tidal?ref=rss&utm=1",
-        image_alt="Three turbine blades lowered into the harbour", image_credit="Photo: Harbour Wire",
+        published=False,
+        parts=False,
+        title="Tidal Turbines Approved for the Harbour",
+        slug="tidal-turbines",
+        lede="The harbour board approved three tidal turbines on Tuesday.",
+        byline="Edna Editor",
+        desk=desk,
+        source=source,
+        original_url="https://harbour.example/stories/tidal?ref=rss&utm=1",
+        image_alt="Three turbine blades lowered into the harbour",
+        image_credit="Photo: Harbour Wire",
         tags=["energy", "tidal power"],
     )
     with make_jpeg(tmp_path).open("rb") as handle:
         article.image.save("hero.jpg", File(handle), save=True)
     KeyFact.objects.create(article=article, position=0, label="Capacity", text="Three megawatts in total.")
     KeyFact.objects.create(article=article, position=1, label="Schedule", text="Work starts in May.")
-    tides = Section.objects.create(article=article, position=0, heading="Why the Harbour Chose Tides",
-                                   body="Tides are **predictable**.", points_heading="The reasons")
+    tides = Section.objects.create(
+        article=article,
+        position=0,
+        heading="Why the Harbour Chose Tides",
+        body="Tides are **predictable**.",
+        points_heading="The reasons",
+    )
     Point.objects.create(section=tides, position=0, label="Reliability", text="Twice a day, every day.")
     Point.objects.create(section=tides, position=1, label="", text="No fuel to ship in.")
-    residents = Section.objects.create(article=article, position=1, heading="What Residents Said",
-                                       body="Most welcomed the plan.")
+    residents = Section.objects.create(
+        article=article, position=1, heading="What Residents Said", body="Most welcomed the plan."
+    )
     Point.objects.create(section=residents, position=0, label="Fishers", text="Worried about nets.")
     take = Take.objects.create(article=article, title="The Desk's Take")
-    for n, (kind, text) in enumerate([("why_it_matters", "Predictable power is rare."),
-                                      ("limitations", "Salt water is hard on machines."),
-                                      ("advice", "Watch the May council meeting.")]):
+    for n, (kind, text) in enumerate(
+        [
+            ("why_it_matters", "Predictable power is rare."),
+            ("limitations", "Salt water is hard on machines."),
+            ("advice", "Watch the May council meeting."),
+        ]
+    ):
         TakePoint.objects.create(take=take, position=n, kind=kind, text=text)
     return publish(article)
 
@@ -280,18 +309,22 @@ def test_reader_finds_reads_and_follows_a_story(page, live_server, tmp_path, scr
     expect(page.locator(".story__byline")).to_have_text("By Edna Editor")
     expect(page.locator(".story__figure img")).to_have_attribute("alt", "Three turbine blades lowered into the harbour")
     expect(page.locator(".story__figure figcaption")).to_have_text("Photo: Harbour Wire")
-    expect(page.locator(".key-facts li")).to_have_text(["Capacity: Three megawatts in total.",
-                                                        "Schedule: Work starts in May."])
+    expect(page.locator(".key-facts li")).to_have_text(
+        ["Capacity: Three megawatts in total.", "Schedule: Work starts in May."]
+    )
     expect(page.locator(".story__section h2")).to_have_text(["Why the Harbour Chose Tides", "What Residents Said"])
     expect(page.locator(".story__section").nth(0).locator("strong", has_text="predictable")).to_be_visible()
     expect(page.locator(".story__section").nth(0).locator(".points li")).to_have_text(
-        ["Reliability: Twice a day, every day.", "No fuel to ship in."])
+        ["Reliability: Twice a day, every day.", "No fuel to ship in."]
+    )
     expect(page.locator(".story__section").nth(1).locator(".points li")).to_have_text(["Fishers: Worried about nets."])
     expect(page.locator(".take h2")).to_have_text("The Desk's Take")
     expect(page.locator(".take .take__kind")).to_have_text(
-        ["Why This Matters:", "Limitations & Risks:", "Actionable Advice:"])
+        ["Why This Matters:", "Limitations & Risks:", "Actionable Advice:"]
+    )
     expect(page.locator(".take li")).to_contain_text(
-        ["Predictable power is rare.", "Salt water is hard on machines.", "Watch the May council meeting."])
+        ["Predictable power is rare.", "Salt water is hard on machines.", "Watch the May council meeting."]
+    )
     attribution = page.locator("footer.attribution")
     expect(attribution).to_contain_text("Source: Harbour Wire (harbour.example)")
     expect(attribution).to_contain_text("Original:")
@@ -328,10 +361,12 @@ def test_reader_finds_reads_and_follows_a_story(page, live_server, tmp_path, scr
     time.sleep(max(0.0, (go_live - timezone.now()).total_seconds()) + 1)
     page.reload()
     expect(page.locator(".story-list .card__title")).to_have_text(
-        ["Night Ferry Returns", "Tidal Turbines Approved for the Harbour"])
+        ["Night Ferry Returns", "Tidal Turbines Approved for the Harbour"]
+    )
 
 
 # 4. Two editors open the same story; the second save is refused, keeping what was typed.
+
 
 def test_second_of_two_editors_is_refused_and_keeps_their_text(page, live_server, new_page):
     make_user("Editors", username="edna")
@@ -366,4 +401,3 @@ def test_second_of_two_editors_is_refused_and_keeps_their_text(page, live_server
     assert article.title == "Harbour Dredging Begins in March"
     assert article.lede == original_lede
     assert article.updated_by.username == "edna"
-

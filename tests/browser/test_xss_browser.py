@@ -55,8 +55,8 @@ MARKERS = [
     f"<input autofocus onfocus={HIT}('autofocus')>",
     f"<body onload={HIT}('body')>",
     f"<video><source onerror={HIT}('video')></video>",
-    f"<iframe srcdoc=\"<script>parent.__xss_hit('srcdoc')</script>\"></iframe>",
-    f"<iframe src=\"javascript:parent.__xss_hit('iframe-js')\"></iframe>",
+    "<iframe srcdoc=\"<script>parent.__xss_hit('srcdoc')</script>\"></iframe>",
+    "<iframe src=\"javascript:parent.__xss_hit('iframe-js')\"></iframe>",
     f"<object data=\"javascript:{HIT}('object')\"></object>",
     f"<noscript><p title=\"</noscript><img src=x onerror={HIT}('mxss')>\">",
     f"<img src=x onerror=eval(atob('{_B64}'))>",
@@ -209,9 +209,7 @@ class Site:
     def admin_stories(self, payloads: list[str], first: int) -> None:
         pages = Pages(payloads)  # tests/test_xss_admin.py checks these pages; here the browser does
         for n, batch in enumerate(chunks(payloads, PER_ADMIN_STORY), start=first):
-            self.through_admin.append(
-                edit_and_publish(self.editor_client, self.moderator_client, pages, n, batch)
-            )
+            self.through_admin.append(edit_and_publish(self.editor_client, self.moderator_client, pages, n, batch))
 
     def waiting_for_review(self, payloads: list[str], n: int) -> None:
         """One story submitted and not yet approved, for the review queue."""
@@ -233,8 +231,12 @@ class Site:
         public += ["/search/?" + urlencode({"q": q}) for q in ["alert", "xss_hit click", *queries]]
         public += ["/feeds/rss/", "/feeds/atom/"]
         public += [f"/api/articles/{a.live_slug}/" for a in self.stories[:2]]
-        admin = ["/admin/", "/admin/articles/article/", "/admin/articles/source/",
-                 "/admin/articles/article/review-queue/"]
+        admin = [
+            "/admin/",
+            "/admin/articles/article/",
+            "/admin/articles/source/",
+            "/admin/articles/article/review-queue/",
+        ]
         admin += ["/admin/articles/article/?" + urlencode({"q": q}) for q in queries[:2]]
         for article in [*self.through_admin[:1], *self.imported[:1]]:
             base = f"/admin/articles/article/{article.pk}"
@@ -347,13 +349,21 @@ def test_visit_catches_a_page_that_runs_script(browser):
             f"<p>x</p><img src=x onerror=\"{HIT}('handler')\"><script>{HIT}('inline'); alert(1)</script>"
             f"<a href=\"javascript:{HIT}('link')\">link</a>"
         )
-        visit.page.route("http://check.example/", lambda route: route.fulfill(
-            status=200, content_type="text/html; charset=utf-8", body=html))
+        visit.page.route(
+            "http://check.example/",
+            lambda route: route.fulfill(status=200, content_type="text/html; charset=utf-8", body=html),
+        )
         visit.load("http://check.example/")
         text = "\n".join(visit.failures)
-        for expected in ("the marker ran: handler", "the marker ran: inline", "the marker ran: link",
-                         "a dialog opened: alert('1')", "event handler onerror", "script: <script>",
-                         "javascript: link was on the page"):
+        for expected in (
+            "the marker ran: handler",
+            "the marker ran: inline",
+            "the marker ran: link",
+            "a dialog opened: alert('1')",
+            "event handler onerror",
+            "script: <script>",
+            "javascript: link was on the page",
+        ):
             assert expected in text, f"{expected!r} not reported:\n{text}"
     finally:
         context.close()
@@ -378,7 +388,7 @@ def test_payload_sample_never_runs(shared_file, browser, context, live_server, r
     # Markers in every imported story, so that each page has payloads that would report themselves.
     for n, batch in enumerate(chunks(sample, PER_IMPORTED_STORY - len(MARKERS)), start=1):
         site.import_stories(MARKERS + batch, first=n)
-    site.admin_stories(MARKERS[:10] + sample[:PER_ADMIN_STORY - 10], first=50)
+    site.admin_stories(MARKERS[:10] + sample[: PER_ADMIN_STORY - 10], first=50)
     site.waiting_for_review(MARKERS + sample[-20:], 90)
     failures = visit_all(browser, context, live_server.url, site, sample[:: len(sample) // 4])
     assert not failures, report(failures)

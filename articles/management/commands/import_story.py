@@ -2,9 +2,8 @@
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
-
 from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
 
 from articles.importing import ImportRefused, story_save
 from articles.storyformat import StoryFormatError, parse
@@ -21,17 +20,28 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("files", nargs="+", metavar="FILE")
-        parser.add_argument("--user", required=True, metavar="USERNAME",
-                            help="The acting user: author of new stories, editor of updated ones.")
-        parser.add_argument("--publish", action="store_true",
-                            help="Approve and publish at once (the user must be allowed to approve).")
-        parser.add_argument("--overwrite", action="store_true",
-                            help="Re-import a known story even if someone changed it since its last import "
-                                 "(their changes are replaced; the history keeps them); without it such a file is "
-                                 "refused.")
-        parser.add_argument("--update-source", action="store_true",
-                            help="Let the file's site and credit line replace the stored source's (recorded in "
-                                 "the history of every story using it); without it such a file is refused.")
+        parser.add_argument(
+            "--user",
+            required=True,
+            metavar="USERNAME",
+            help="The acting user: author of new stories, editor of updated ones.",
+        )
+        parser.add_argument(
+            "--publish", action="store_true", help="Approve and publish at once (the user must be allowed to approve)."
+        )
+        parser.add_argument(
+            "--overwrite",
+            action="store_true",
+            help="Re-import a known story even if someone changed it since its last import "
+            "(their changes are replaced; the history keeps them); without it such a file is "
+            "refused.",
+        )
+        parser.add_argument(
+            "--update-source",
+            action="store_true",
+            help="Let the file's site and credit line replace the stored source's (recorded in "
+            "the history of every story using it); without it such a file is refused.",
+        )
 
     def handle(self, *args, files, publish, user, update_source, overwrite, **options):
         try:
@@ -42,8 +52,9 @@ class Command(BaseCommand):
         for name in files:
             try:
                 story = parse(_read(Path(name)))
-                result = story_save(story=story, user=actor, publish=publish, update_source=update_source,
-                                    overwrite=overwrite)
+                result = story_save(
+                    story=story, user=actor, publish=publish, update_source=update_source, overwrite=overwrite
+                )
             except StoryFormatError as error:
                 failures += 1
                 where = f"{name}:{error.line}" if error.line else name

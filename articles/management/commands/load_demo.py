@@ -13,8 +13,8 @@ from django.db import transaction
 from django.test.utils import override_settings
 from PIL import Image, ImageDraw
 
-from articles.importing import ImportRefused, story_save
 from articles import workflow
+from articles.importing import ImportRefused, story_save
 from articles.models import Article, Desk
 from articles.storyformat import parse
 
@@ -33,16 +33,17 @@ class Command(BaseCommand):
     help = "Load the demo stories, desks and accounts (editor, moderator, admin). Development only."
 
     def add_arguments(self, parser):
-        parser.add_argument(
-            "--force", action="store_true", help="Run even with DEBUG off (never on a public site)."
-        )
+        parser.add_argument("--force", action="store_true", help="Run even with DEBUG off (never on a public site).")
 
     def handle(self, *args, force, **options):
         if not settings.DEBUG and not force:
             raise CommandError("load_demo creates accounts with known passwords; it runs only with DEBUG=1.")
         manifest = tomllib.loads((DEMO_DIR / "stories.toml").read_text(encoding="utf-8"))
         # The demo's own workflow steps send no email; the ones people take in the admin do.
-        with override_settings(MAILERS={"default": {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}}), transaction.atomic():
+        with (
+            override_settings(MAILERS={"default": {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}}),
+            transaction.atomic(),
+        ):
             accounts = self._load_accounts()
             editor, moderator = (get_user_model().objects.get(username=name) for name in ("editor", "moderator"))
             desks = {

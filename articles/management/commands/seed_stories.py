@@ -24,17 +24,21 @@ from taggit.models import Tag, TaggedItem
 
 from articles.cards import card_data
 from articles.live import search_texts
-from articles.search import refresh_documents
 from articles.models import Article, Desk, KeyFact, LiveTag, Point, Revision, Section, Source, Take, TakePoint
+from articles.search import refresh_documents
 from articles.snapshots import snapshot_data
 from articles.text import markdown_to_html
 
-WORDS = tuple(dict.fromkeys((
-    "harbour council tidal energy grid transit budget school river housing market port climate data "
-    "policy court election rail bridge hospital festival drought storm vaccine startup factory museum "
-    "coast farm water ferry library union tariff satellite research battery solar wind carbon plastic "
-    "robot chip network privacy reform heat flood wildfire orchard vineyard bakery airport"
-).split()))
+WORDS = tuple(
+    dict.fromkeys(
+        (
+            "harbour council tidal energy grid transit budget school river housing market port climate data "
+            "policy court election rail bridge hospital festival drought storm vaccine startup factory museum "
+            "coast farm water ferry library union tariff satellite research battery solar wind carbon plastic "
+            "robot chip network privacy reform heat flood wildfire orchard vineyard bakery airport"
+        ).split()
+    )
+)
 DESKS = ["Politics", "Business", "Technology", "Science", "Climate", "Cities", "Health", "Culture"]
 TAKE_KINDS = ["why_it_matters", "limitations", "advice"]
 BATCH = 500
@@ -54,8 +58,9 @@ class Progress:
     def update(self, done: int) -> None:
         filled = int(self.width * done / max(self.total, 1))
         rate = done / max(time.monotonic() - self.start, 1e-6)
-        self.stream.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {done}/{self.total} ({rate:,.0f}/s)",
-                          ending="")
+        self.stream.write(
+            f"\r[{'#' * filled}{'.' * (self.width - filled)}] {done}/{self.total} ({rate:,.0f}/s)", ending=""
+        )
         self.stream.flush()
 
     def close(self) -> None:
@@ -68,8 +73,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--count", type=int, required=True)
         parser.add_argument("--seed", type=int, default=1, help="Random seed, for repeatable data.")
-        parser.add_argument("--live-share", type=float, default=0.85,
-                            help="Share of stories that are live (the rest: drafts, in review, scheduled).")
+        parser.add_argument(
+            "--live-share",
+            type=float,
+            default=0.85,
+            help="Share of stories that are live (the rest: drafts, in review, scheduled).",
+        )
 
     def handle(self, *args, count, seed, live_share, **options):
         if count < 1:
@@ -112,20 +121,33 @@ class Command(BaseCommand):
             title = f"{sentence(rng, 8)[:-1]} {n}"
             lede, lede_html = rng.choice(self.ledes)
             article = Article(
-                title=title, slug=f"{slugify(title)[:150]}-{n}", lede=lede, lede_html=lede_html,
-                byline=f"Reporter {rng.randint(1, 60)}", desk=rng.choice(desks), source=rng.choice(sources),
-                original_url=f"https://wire.example/seed/{n}", key_facts_heading="Key Facts",
+                title=title,
+                slug=f"{slugify(title)[:150]}-{n}",
+                lede=lede,
+                lede_html=lede_html,
+                byline=f"Reporter {rng.randint(1, 60)}",
+                desk=rng.choice(desks),
+                source=rng.choice(sources),
+                original_url=f"https://wire.example/seed/{n}",
+                key_facts_heading="Key Facts",
             )
             key_facts = [KeyFact(position=i, label=rng.choice(WORDS).title(), text=sentence(rng)) for i in range(4)]
             sections = []
             for i in range(3):
                 body, body_html = rng.choice(self.bodies)
-                section = Section(position=i, heading=sentence(rng, 5)[:-1].title(), body=body,
-                                  body_html=body_html, points_heading="Key Points" if i == 1 else "")
+                section = Section(
+                    position=i,
+                    heading=sentence(rng, 5)[:-1].title(),
+                    body=body,
+                    body_html=body_html,
+                    points_heading="Key Points" if i == 1 else "",
+                )
                 points = [Point(position=j, label=rng.choice(WORDS).title(), text=sentence(rng)) for j in range(3)]
                 sections.append((section, points))
             take = Take(title="The Desk's Take")
-            take_points = [TakePoint(position=i, kind=kind, text=sentence(rng, 20)) for i, kind in enumerate(TAKE_KINDS)]
+            take_points = [
+                TakePoint(position=i, kind=kind, text=sentence(rng, 20)) for i, kind in enumerate(TAKE_KINDS)
+            ]
             story_tags = rng.sample(tags, 3)
             roll = rng.random()
             state = "live" if roll < live_share else rng.choice(["draft", "in_review", "scheduled"])
@@ -133,10 +155,11 @@ class Command(BaseCommand):
             parts.append((state, key_facts, sections, take, take_points, story_tags))
 
         revisions = []
-        for article, (state, key_facts, sections, take, take_points, story_tags) in zip(articles, parts):
+        for article, (state, key_facts, sections, take, take_points, story_tags) in zip(articles, parts, strict=True):
             article.status = {"draft": "draft", "in_review": "in_review"}.get(state, "published")
-            data = snapshot_data(article, key_facts=key_facts, sections=sections, take=(take, take_points),
-                                 tags=story_tags)
+            data = snapshot_data(
+                article, key_facts=key_facts, sections=sections, take=(take, take_points), tags=story_tags
+            )
             kind = Revision.Kind.SAVE
             if state in ("live", "scheduled"):
                 age = timedelta(minutes=rng.randint(1, 60 * 24 * 365))
@@ -153,7 +176,9 @@ class Command(BaseCommand):
         Article.objects.bulk_create(articles)
 
         key_fact_rows, section_rows, takes = [], [], []
-        for article, (state, key_facts, sections, take, take_points, story_tags) in zip(articles, parts):
+        for article, (_state, key_facts, sections, take, _take_points, _story_tags) in zip(
+            articles, parts, strict=True
+        ):
             for fact in key_facts:
                 fact.article = article
             key_fact_rows += key_facts
@@ -169,7 +194,7 @@ class Command(BaseCommand):
         )
         Take.objects.bulk_create(takes)
         TakePoint.objects.bulk_create(
-            point for take, p in zip(takes, parts) for point in _attach_take(take, p[4])
+            point for take, p in zip(takes, parts, strict=True) for point in _attach_take(take, p[4])
         )
         Revision.objects.bulk_create(revisions)
         # One UPDATE per batch points each approved story at its revision.
@@ -181,12 +206,15 @@ class Command(BaseCommand):
         refresh_documents(Article.objects.filter(pk__in=[a.pk for a in articles if a.live_slug]))
         LiveTag.objects.bulk_create(
             LiveTag(article_id=article.pk, tag_id=tag.pk, published_at=article.published_at)
-            for article, p in zip(articles, parts) if article.live_slug for tag in p[5]
+            for article, p in zip(articles, parts, strict=True)
+            if article.live_slug
+            for tag in p[5]
         )
         article_type = ContentType.objects.get_for_model(Article)
         TaggedItem.objects.bulk_create(
             TaggedItem(content_type=article_type, object_id=article.pk, tag=tag)
-            for article, p in zip(articles, parts) for tag in p[5]
+            for article, p in zip(articles, parts, strict=True)
+            for tag in p[5]
         )
 
 

@@ -9,8 +9,10 @@ from newsroom.login_throttle import login_unlock
 
 
 class Command(BaseCommand):
-    help = ("Lift the admin login lock on an account (USERNAME) and/or on a client address "
-            "(--address); the counts start again from nothing.")
+    help = (
+        "Lift the admin login lock on an account (USERNAME) and/or on a client address "
+        "(--address); the counts start again from nothing."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("username", nargs="?", help="The account to unlock.")

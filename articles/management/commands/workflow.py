@@ -25,12 +25,19 @@ class Command(BaseCommand):
         parser.add_argument("slug")
         parser.add_argument("action", choices=list(workflow.ACTIONS))
         parser.add_argument("--user", required=True, metavar="USERNAME", help="Who is acting.")
-        parser.add_argument("--comment", default="", help="Required for request-changes and unpublish; "
-                                                           "the note for readers with --change update/correction.")
+        parser.add_argument(
+            "--comment",
+            default="",
+            help="Required for request-changes and unpublish; the note for readers with --change update/correction.",
+        )
         parser.add_argument("--at", type=_moment, metavar="ISO-DATETIME", help="approve: go-live time.")
         parser.add_argument("--until", type=_moment, metavar="ISO-DATETIME", help="approve: expiry time.")
-        parser.add_argument("--change", choices=["minor", "update", "correction"], default="minor",
-                            help="approve, for a story already published: what kind of change this is.")
+        parser.add_argument(
+            "--change",
+            choices=["minor", "update", "correction"],
+            default="minor",
+            help="approve, for a story already published: what kind of change this is.",
+        )
 
     def handle(self, *args, slug, action, user, comment, at, until, change, **options):
         try:
