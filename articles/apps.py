@@ -1,7 +1,7 @@
 """The editorial app: stories, their parts, and the readers' pages."""
 
 from django.apps import AppConfig
-from django.db.models.signals import post_delete
+from django.db.models.signals import pre_delete
 
 
 class ArticlesConfig(AppConfig):
@@ -13,5 +13,6 @@ class ArticlesConfig(AppConfig):
         from articles import caching
         from articles.models import Article
 
-        # Deleting a story clears the public pages however it is deleted (see story_deleted).
-        post_delete.connect(caching.story_deleted, sender=Article, dispatch_uid="articles.story_deleted")
+        # Deleting a story readers had moves the publication generation, however it is
+        # deleted, in the delete's own transaction (see caching.story_deleted).
+        pre_delete.connect(caching.story_deleted, sender=Article, dispatch_uid="articles.story_deleted")

@@ -1,12 +1,21 @@
-"""Caching of public reads, made fresh at once by every publish, unpublish and go-live.
+"""The public page cache: a page is served from it only while what it shows cannot have changed.
 
-PublicPageCacheMiddleware keeps the pages that views mark with @public_page. Every
-cached page is stored with the *publication generation* it was built in, a counter kept in
-the shared cache (Redis when REDIS_URL is set): publishing bumps it, so every app server
-stops serving its old pages at once. One round trip reads the page, the generation and the
-next scheduled moment together. Scheduled go-live and expiry times need no worker: the next such
-moment is kept in the cache too, and the first request after it bumps the generation. Deleting
-a story readers had bumps it too, however the story is deleted (story_deleted).
+What readers see changes in two ways only, and a cached page notes both when it is built:
+
+- the *publication generation*, the one row `PublicationGeneration(pk=1)`, which
+  articles.publications moves in the same transaction as every publish and unpublish (and
+  story_deleted below when a story with publications is deleted). Being a database row, every
+  process sees the new number the moment the change commits, with or without Redis: the
+  development server, gunicorn workers and `manage.py workflow` all agree at once;
+- the *next window boundary*: the earliest `live_from` or `live_until` after now among the
+  publications. A scheduled go-live or an expiry needs no worker and no write: a page built
+  before that moment is simply not served at or after it.
+
+A page is kept as (generation, valid until, response). A hit reads the generation (one query of
+one row by its key) and needs it equal and the moment not reached; a miss reads the generation
+and the next boundary together (one query of three index look-ups) *before* the page is built,
+so a page can only ever be stored under a generation older than its content, never newer.
+Nothing is written to the database on a GET. docs/caching.md lists every cache that remains.
 
 A page is kept under its address's path and only the query parameters its view reads (declared
 with public_page(view, params=...)): other parameters are served the same page, so they cannot
@@ -15,14 +24,14 @@ fill the cache with copies of it.
 
 import hashlib
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache, wraps
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
-from django.db.models import Subquery
+from django.db import connection
 from django.http import QueryDict
 from django.urls import Resolver404, get_urlconf, resolve
 from django.utils import timezone
@@ -30,9 +39,6 @@ from django.utils.cache import get_conditional_response, patch_cache_control, se
 
 logger = logging.getLogger("newsroom.cache")
 
-GENERATION_KEY = "newsroom:generation"
-NEXT_CHANGE_KEY = "newsroom:next-change"
-_NONE = "none"
 CACHEABLE_STATUS = {200, 301, 410}
 
 
@@ -48,120 +54,87 @@ def _safely(call, *args, **kwargs):
         raise CacheDown from error
 
 
+# What the database says ---------------------------------------------------------------------
+
+
+class State(NamedTuple):
+    """What a page built now depends on: the generation, and the moment it stops being true."""
+
+    generation: int
+    valid_until: datetime | None  # None: no publication starts or ends later
+
+
+def _generation_rows():
+    from articles.models import PublicationGeneration
+
+    return PublicationGeneration.objects.filter(pk=1).values("value")
+
+
 def generation() -> int:
-    value = cache.get(GENERATION_KEY)
-    if value is None:
-        cache.add(GENERATION_KEY, 1, timeout=None)
-        value = cache.get(GENERATION_KEY, 1)
-    return value
+    """The publication generation now (0 before anything was ever published; never written here)."""
+    value = _generation_rows().first()
+    return value["value"] if value else 0
 
 
-def bump() -> None:
-    """Make every cached public page stale, on every app server sharing the cache."""
-    try:
-        try:
-            cache.incr(GENERATION_KEY)
-        except ValueError:
-            cache.set(GENERATION_KEY, 2, timeout=None)
-        cache.delete(NEXT_CHANGE_KEY)
-    except Exception as error:  # noqa: BLE001 - the publication itself must not fail
-        logger.error("cache unavailable, pages not cleared on publish: %s", error)
+def _next_boundaries(now: datetime):
+    """The earliest start and the earliest end after `now`, each one index look-up
+    (publication_from_idx, publication_until_idx)."""
+    from articles.models import Publication
+
+    starts = Publication.objects.filter(live_from__gt=now).order_by("live_from").values("live_from")[:1]
+    ends = Publication.objects.filter(live_until__gt=now).order_by("live_until").values("live_until")[:1]
+    return starts, ends
 
 
-def story_deleted(*, instance, using, **kwargs) -> None:
-    """Clear cached pages when a story that readers had (or were scheduled to have) is deleted.
+def state(now: datetime | None = None) -> State:
+    """The generation and the next window boundary after `now`, in one query.
 
-    A post_delete receiver for Article, connected in ArticlesConfig.ready(): deletes come
-    from Django's own admin (the delete page, the "delete selected" action), from querysets
-    and from cascades, none of which pass through our workflow, so a signal is the one place
-    that sees them all. As in the workflow, the pages are cleared now and again once the
-    delete is committed (a request in between still reads the story and could cache it).
+    Written as `SELECT (generation), (next start), (next end)`: with no FROM the statement
+    returns its one row even when the generation row is missing. Each part is SQL that Django
+    generates from the querysets above, nothing restated by hand.
     """
-    if instance.live_revision_id is None:
-        return  # never on a public page: nothing cached shows it
-    bump()
-    transaction.on_commit(bump, using=using)
+    now = now or timezone.now()
+    parts, params = [], []
+    for queryset in (_generation_rows()[:1], *_next_boundaries(now)):
+        sql, part_params = queryset.query.sql_with_params()
+        parts.append(f"({sql})")
+        params.extend(part_params)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(parts)}", params)
+        value, start, end = cursor.fetchone()
+    moments = [_as_datetime(moment) for moment in (start, end) if moment is not None]
+    return State(value or 0, min(moments) if moments else None)
 
 
-def _next_change():
-    """The next moment a scheduled story goes live or an expiring one goes away.
+def _as_datetime(value) -> datetime:
+    """A raw cursor's value as an aware datetime (SQLite returns text for a subquery's column)."""
+    if isinstance(value, datetime):
+        return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
+    return _as_datetime(datetime.fromisoformat(str(value)))
 
-    One query of three index lookups (the earliest future go-live, expiry and scheduled
-    update), so it costs the same with a hundred stories or a million: it runs whenever
-    that moment passes or a publish clears it.
+
+# Moving the generation when a story is deleted -------------------------------------------------
+
+
+def story_deleted(*, instance, **kwargs) -> None:
+    """Move the generation when a story that had publications is deleted.
+
+    A pre_delete receiver for Article (ArticlesConfig.ready()): deletes come from the admin's
+    delete page and "delete selected" action, from querysets and from cascades, none of which
+    pass through articles.publications, so a signal is the one place that sees them all. It is
+    pre_delete, not post_delete, because by post_delete the story's publications have already
+    been deleted with it and there is no telling whether readers had it. Django sends pre_delete
+    inside the delete's own transaction, so the move commits (or rolls back) with the delete.
+    Any publication counts, an ended one too: it answers its old address with 410. A story
+    that never went live (a draft) leaves cached pages alone.
     """
-    from articles.models import Article
+    from articles.publications import generation_move
 
-    now = timezone.now()
-    live = Article.objects.filter(live_revision__isnull=False)
-
-    def earliest(queryset, field):
-        return Subquery(queryset.order_by(field).values(field)[:1])
-
-    moments = (
-        Article.objects.order_by()
-        .annotate(
-            start=earliest(live.filter(live_from__gt=now), "live_from"),
-            end=earliest(live.filter(live_until__gt=now), "live_until"),
-            update=earliest(Article.objects.filter(next_revision__isnull=False, next_from__isnull=False), "next_from"),
-        )
-        .values_list("start", "end", "update")
-        .first()
-    )
-    upcoming = [m for m in moments or () if m is not None]
-    return min(upcoming) if upcoming else None
+    if instance.pk is not None and instance.publications.exists():
+        generation_move()
 
 
-def forget_schedule() -> None:
-    """Look for the next scheduled moment again (after a schedule changed)."""
-    try:
-        cache.delete(NEXT_CHANGE_KEY)
-    except Exception as error:  # noqa: BLE001
-        logger.warning("cache unavailable: %s", error)
-
-
-_UNREAD = object()
-
-
-def refresh_schedule(upcoming=_UNREAD) -> bool:
-    """Apply what has become due since the last look: scheduled updates go live, and
-    cached pages are cleared when a story's go-live or expiry time has passed.
-
-    `upcoming` is the stored next moment if the caller already read it. Returns whether
-    the pages were cleared.
-    """
-    if upcoming is _UNREAD:
-        try:
-            upcoming = _safely(cache.get, NEXT_CHANGE_KEY)
-        except CacheDown:
-            upcoming = None
-    if upcoming is None:
-        found = _next_change()
-        if found is not None and found <= timezone.now():
-            _apply_due()
-            found = _next_change()
-        try:
-            _safely(
-                cache.set,
-                NEXT_CHANGE_KEY,
-                found.isoformat() if found else _NONE,
-                timeout=max(settings.NEWSROOM_PAGE_CACHE_SECONDS, 60),
-            )
-        except CacheDown:
-            pass
-        return False
-    if upcoming != _NONE and timezone.now() >= datetime.fromisoformat(upcoming):
-        _apply_due()
-        return True
-    return False
-
-
-def _apply_due() -> None:
-    from articles.workflow import promote_due_updates
-
-    promote_due_updates()
-    bump()
-
+# Marking public views ---------------------------------------------------------------------------
 
 PUBLIC_PAGE = "newsroom_public_page"
 # On a public view: the query parameters it reads (a tuple), or None for the whole query string.
@@ -172,7 +145,7 @@ _NOT_PUBLIC = ("/admin/", "/_nested_admin/", "/static/", "/media/", "/preview/")
 
 def public_page(view, *, params=None):
     """Mark a public view's responses as shareable: CDN headers, and PublicPageCacheMiddleware
-    keeps them under the current generation.
+    keeps them (see the module's docstring).
 
     `params` names the query parameters the view reads: the view sees only those, and the
     page is kept under them alone, so any other parameter (a tracking tag, a cache-buster)
@@ -219,7 +192,8 @@ def public_params(request):
 
 @lru_cache(maxsize=4096)
 def _public_params_at(urlconf: str, path: str):
-    # Kept per address: resolving one costs more (about 0.1 ms) than the rest of a cache hit.
+    # Kept per address: resolving one costs about as much as the rest of a cache hit
+    # (docs/caching.md). The URL configuration never changes while a process runs.
     try:
         view = resolve(path, urlconf).func
     except Resolver404:
@@ -227,22 +201,25 @@ def _public_params_at(urlconf: str, path: str):
     return hasattr(view, PAGE_PARAMS), getattr(view, PAGE_PARAMS, None)
 
 
-def cached_page(key: str):
-    """(the current generation, the page stored under `key` if it was built in it, else None).
+# The middleware ----------------------------------------------------------------------------------
 
-    One round trip reads the page, the generation and the next scheduled moment.
-    """
-    state = _safely(cache.get_many, [GENERATION_KEY, NEXT_CHANGE_KEY, key])
-    cleared = refresh_schedule(state.get(NEXT_CHANGE_KEY))
-    current = (state.get(GENERATION_KEY) if not cleared else None) or _safely(generation)
-    stored = state.get(key)
-    if stored is not None and stored[0] == current:
-        return current, stored[1]
-    return current, None
+
+def _fresh(stored, now: datetime) -> bool:
+    """Whether a stored (generation, valid_until, response) may still be served."""
+    kept_generation, valid_until, _ = stored
+    return (valid_until is None or now < valid_until) and kept_generation == generation()
+
+
+def _timeout(valid_until: datetime | None, now: datetime) -> int:
+    """How long the cache backend keeps a page: never past the moment it stops being true."""
+    seconds = settings.NEWSROOM_PAGE_CACHE_SECONDS
+    if valid_until is not None:
+        seconds = min(seconds, int((valid_until - now).total_seconds()) + 1)
+    return max(seconds, 1)
 
 
 class PublicPageCacheMiddleware:
-    """Serves public pages from the shared cache, early in the middleware stack.
+    """Serves public pages from the cache, early in the middleware stack.
 
     Placed right after WhiteNoise, a hit skips sessions, CSRF, authentication and the rest;
     the stored response already carries what those added. Requests with a session cookie
@@ -258,25 +235,22 @@ class PublicPageCacheMiddleware:
         public, params = public_params(request)
         if not public:
             return self.get_response(request)
+        key, now = page_key(request, params), timezone.now()
         try:
-            key = page_key(request, params)
-            current, cached = cached_page(key)
+            stored = _safely(cache.get, key)
         except CacheDown:
-            refresh_schedule()
             return self.get_response(request)  # the cache degrades; content does not
-        if cached is not None:
-            return get_conditional_response(request, etag=cached.get("ETag"), response=cached)
+        if stored is not None and _fresh(stored, now):
+            response = stored[2]
+            return get_conditional_response(request, etag=response.get("ETag"), response=response)
+        built_in = state(now)  # read before the page is built: see the module's docstring
         response = self.get_response(request)
-        if (
-            getattr(response, PUBLIC_PAGE, False)
-            and response.status_code in CACHEABLE_STATUS
-            and not response.streaming
-            and not response.cookies
-        ):
+        if self._keepable(response):
             if not response.has_header("ETag"):
                 set_response_etag(response)  # computed once, stored with the page
             try:
-                _safely(cache.set, key, (current, response), timeout=settings.NEWSROOM_PAGE_CACHE_SECONDS)
+                entry = (built_in.generation, built_in.valid_until, response)
+                _safely(cache.set, key, entry, timeout=_timeout(built_in.valid_until, now))
             except CacheDown:
                 pass
         return response
@@ -288,6 +262,15 @@ class PublicPageCacheMiddleware:
             and settings.NEWSROOM_PAGE_CACHE_SECONDS > 0
             and settings.SESSION_COOKIE_NAME not in request.COOKIES
             and not request.path.startswith(_NOT_PUBLIC)
+        )
+
+    @staticmethod
+    def _keepable(response) -> bool:
+        return (
+            getattr(response, PUBLIC_PAGE, False)
+            and response.status_code in CACHEABLE_STATUS
+            and not response.streaming
+            and not response.cookies
         )
 
 

@@ -130,11 +130,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 
+# The default cache holds the public pages (articles/caching.py, docs/caching.md) and the login
+# throttle's counts: Redis, with Django's own backend as shipped, when REDIS_URL is set; else
+# each process's memory. Either way a publish is seen at once: the generation that a cached
+# page must match is a database row, not a cache key.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "newsroom.cache.PooledRedisCache",
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "newsroom"),
         }
