@@ -7,7 +7,10 @@ one transaction; a progress bar shows how far it has gone.
 A bench tool, not an editorial one: it writes rows and approval revisions directly (no
 user, no Transition record, no notification) and so bypasses the workflow and its rules,
 the four-eyes rule included; every seeded story still carries a source with a credit
-condition and an original URL. Never run it on a newsroom's real database.
+condition and an original URL. What readers see goes through the one go-live path all the
+same (articles.publications.go_live_many, the bulk form of go_live): live and scheduled
+stories get their Publication rows, address rule included. Never run it on a newsroom's
+real database.
 """
 
 import random
@@ -17,15 +20,12 @@ from datetime import timedelta
 from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.text import slugify
 from taggit.models import Tag, TaggedItem
 
-from articles.cards import card_data
-from articles.live import search_texts
-from articles.models import Article, Desk, KeyFact, LiveTag, Point, Revision, Section, Source, Take, TakePoint
-from articles.search import refresh_documents
+from articles.models import Article, Desk, KeyFact, Point, Revision, Section, Source, Take, TakePoint
+from articles.publications import go_live_many
 from articles.snapshots import snapshot_data
 from articles.text import markdown_to_html
 
@@ -154,25 +154,16 @@ class Command(BaseCommand):
             articles.append(article)
             parts.append((state, key_facts, sections, take, take_points, story_tags))
 
-        revisions = []
+        revisions, starts = [], []
         for article, (state, key_facts, sections, take, take_points, story_tags) in zip(articles, parts, strict=True):
             article.status = {"draft": "draft", "in_review": "in_review"}.get(state, "published")
             data = snapshot_data(
                 article, key_facts=key_facts, sections=sections, take=(take, take_points), tags=story_tags
             )
-            kind = Revision.Kind.SAVE
-            if state in ("live", "scheduled"):
-                age = timedelta(minutes=rng.randint(1, 60 * 24 * 365))
-                live_from = now - age if state == "live" else now + timedelta(hours=rng.randint(1, 72))
-                data.update(changes=[], published_at=live_from.isoformat(), updated_at=None)
-                kind = Revision.Kind.APPROVAL
-                article.live_from = article.published_at = live_from
-                article.live_slug = article.slug
-                article.live_desk, article.live_source = article.desk, article.source
-                article.live_card = card_data(data)
-                for field, value in search_texts(data).items():
-                    setattr(article, field, value)
+            start = _go_live_time(rng, state, now)
+            kind = Revision.Kind.SAVE if start is None else Revision.Kind.APPROVAL
             revisions.append(Revision(article=article, number=1, kind=kind, created_at=now, data=data))
+            starts.append(start)
         Article.objects.bulk_create(articles)
 
         key_fact_rows, section_rows, takes = [], [], []
@@ -197,18 +188,10 @@ class Command(BaseCommand):
             point for take, p in zip(takes, parts, strict=True) for point in _attach_take(take, p[4])
         )
         Revision.objects.bulk_create(revisions)
-        # One UPDATE per batch points each approved story at its revision.
-        Article.objects.filter(pk__in=[a.pk for a in articles], status="published").update(
-            live_revision=Subquery(
-                Revision.objects.filter(article=OuterRef("pk"), kind=Revision.Kind.APPROVAL).values("pk")[:1]
-            )
-        )
-        refresh_documents(Article.objects.filter(pk__in=[a.pk for a in articles if a.live_slug]))
-        LiveTag.objects.bulk_create(
-            LiveTag(article_id=article.pk, tag_id=tag.pk, published_at=article.published_at)
-            for article, p in zip(articles, parts, strict=True)
-            if article.live_slug
-            for tag in p[5]
+        go_live_many(
+            {"article": article, "revision": revision, "start": start}
+            for article, revision, start in zip(articles, revisions, starts, strict=True)
+            if start is not None
         )
         article_type = ContentType.objects.get_for_model(Article)
         TaggedItem.objects.bulk_create(
@@ -216,6 +199,16 @@ class Command(BaseCommand):
             for article, p in zip(articles, parts, strict=True)
             for tag in p[5]
         )
+
+
+def _go_live_time(rng, state: str, now):
+    """When an approved story goes live: a live one some time in the past year, a scheduled
+    one in the next three days; None for drafts and stories in review. (Both draw the age,
+    so that a seed gives the same stories as it did before publications.)"""
+    if state not in ("live", "scheduled"):
+        return None
+    age = timedelta(minutes=rng.randint(1, 60 * 24 * 365))
+    return now - age if state == "live" else now + timedelta(hours=rng.randint(1, 72))
 
 
 def _attach(section, points):
