@@ -1,4 +1,5 @@
-"""The read-only JSON API: live stories only, as structured data with their attribution."""
+"""The read-only JSON API: current publications only (Publication.objects.current()), as
+structured data with their attribution."""
 
 from datetime import UTC, datetime
 
@@ -10,7 +11,7 @@ from django.views.decorators.http import require_safe
 from articles import links
 from articles.paging import PageNotFound, page_of
 from articles.storyformat import TAKE_KINDS
-from articles.views import live_cards, live_stories, tagged_stories
+from articles.views import PUBLISHED_FIELDS, current, listed, tagged
 
 API_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -20,11 +21,11 @@ def _error(message: str, status: int = 400) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
 
 
-def _image(data: dict, request):
+def _image(data: dict, renditions: list, request):
     image = data.get("image")
     if not image:
         return None
-    jpegs = [r for r in image.get("renditions", []) if r["format"] == "image/jpeg"]
+    jpegs = [r for r in renditions if r["format"] == "image/jpeg"]
     main = jpegs[-1] if jpegs else image  # the largest clean rendition, not the upload itself
     return {
         "url": request.build_absolute_uri(default_storage.url(main["name"])),
@@ -39,13 +40,14 @@ def _image(data: dict, request):
                 "height": r["height"],
                 "format": r["format"],
             }
-            for r in image.get("renditions", [])
+            for r in renditions
         ],
     }
 
 
 def story_summary(data: dict, request) -> dict:
-    """A story's entry in the list: from its card (or its whole live revision, a superset)."""
+    """A story's entry in the list: from its publication's card (or, for the whole story, its
+    snapshot with the publication's dates, a superset)."""
     return {
         "title": data["title"],
         "slug": data["slug"],
@@ -71,10 +73,13 @@ def _source(data: dict):
     }
 
 
-def story_detail(data: dict, request) -> dict:
+def story_detail(data: dict, published: dict, request) -> dict:
+    """The whole story: its snapshot (content) and what its publication adds (`published`:
+    the public dates, the notices of changes, the image renditions)."""
     take = data.get("take")
+    dates = {name: published[name].isoformat() if published[name] else None for name in ("published_at", "updated_at")}
     return {
-        **story_summary(data, request),
+        **story_summary({**data, **dates}, request),
         "key_facts": {"heading": data["key_facts_heading"], "items": data["key_facts"]},
         "sections": [
             {
@@ -101,19 +106,19 @@ def story_detail(data: dict, request) -> dict:
             if take
             else None
         ),
-        "changes": data.get("changes", []),
-        "image": _image(data, request),
+        "changes": published["changes"],
+        "image": _image(data, published["renditions"], request),
     }
 
 
 @require_safe
 def article_list(request):
     """GET /api/articles/?tag=&desk=&source=&updated_since=&page=&page_size="""
-    stories = tagged_stories(tag__slug=tag) if (tag := request.GET.get("tag")) else live_stories()
+    publications = tagged(tag__slug=tag) if (tag := request.GET.get("tag")) else listed()
     if desk := request.GET.get("desk"):
-        stories = stories.filter(live_desk__slug=desk)
+        publications = publications.filter(desk__slug=desk)
     if source := request.GET.get("source"):
-        stories = stories.filter(live_source__name=source)
+        publications = publications.filter(source__name=source)
     if since := request.GET.get("updated_since"):
         try:
             moment = datetime.fromisoformat(since)
@@ -121,14 +126,15 @@ def article_list(request):
             return _error("updated_since must be an ISO 8601 date or date-time, e.g. 2026-11-01T00:00:00Z")
         if timezone.is_naive(moment):
             moment = moment.replace(tzinfo=UTC)
-        stories = stories.filter(live_from__gte=moment)
+        # Changed since then: the version readers see went live at or after that moment.
+        publications = publications.filter(live_from__gte=moment)
     try:
         size = min(max(int(request.GET.get("page_size", API_PAGE_SIZE)), 1), MAX_PAGE_SIZE)
         number = max(int(request.GET.get("page", 1)), 1)
     except ValueError:
         return _error("page and page_size must be whole numbers")
     try:
-        page = page_of(live_cards(stories), number, size)
+        page = page_of(publications.values_list("card", flat=True), number, size)
     except PageNotFound:  # past the list's end (articles/paging.py)
         return _error(f"page {number} is past the last page", status=404)
 
@@ -151,8 +157,9 @@ def article_list(request):
 
 @require_safe
 def article_detail(request, slug):
-    """GET /api/articles/<slug>/: the whole live story."""
-    data = live_stories().filter(live_slug=slug).values_list("live_revision__data", flat=True).first()
-    if data is None:
+    """GET /api/articles/<slug>/: the whole story as readers see it now (one query)."""
+    row = current().filter(slug=slug).values("revision__data", *PUBLISHED_FIELDS).first()
+    if row is None:
         return _error("No live story with this slug.", status=404)
-    return JsonResponse(story_detail(data, request), json_dumps_params={"ensure_ascii": False})
+    data = row.pop("revision__data")
+    return JsonResponse(story_detail(data, row, request), json_dumps_params={"ensure_ascii": False})

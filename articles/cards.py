@@ -1,6 +1,6 @@
-"""A story's card: what lists, feeds and the API's list show of a live story.
+"""A story's card: what lists, feeds and the API's list show of a publication.
 
-When a revision goes live its card is kept on the Article (`live_card`), so a list of
+When a version is approved its card is kept on its Publication (`card`), so a list of
 twenty stories reads twenty small JSON documents instead of twenty whole revisions, and
 the page shows text prepared once (the teaser) rather than on every request.
 """
@@ -36,7 +36,8 @@ CARD_FIELDS = (
 
 
 def card_data(data: dict) -> dict:
-    """The card of a live snapshot (a revision's data), as JSON-ready data."""
+    """The card of an approved snapshot (a revision's data, with the publication's dates and
+    image renditions), as JSON-ready data."""
     card = {field: data.get(field) for field in CARD_FIELDS}
     lede_text = data["lede_text"] if "lede_text" in data else html_to_text(data["lede_html"])
     card.update(lede_text=lede_text, teaser=Truncator(lede_text).words(TEASER_WORDS), thumb=_thumb(data.get("image")))

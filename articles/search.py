@@ -1,12 +1,11 @@
-"""Search over live stories: PostgreSQL full-text search (weighted, stemmed, ranked, with a
+"""Search over current publications: PostgreSQL full-text search (weighted, stemmed, ranked, with a
 GIN index) when on PostgreSQL, and a plain word match on SQLite; highlighting for both."""
 
 import re
 
 from django.db import connection
-from django.db.models import Q, QuerySet, TextField, Value
+from django.db.models import F, Q, QuerySet, TextField, Value
 from django.db.models.functions import Concat, Left
-from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -47,7 +46,7 @@ def search_texts(data: dict) -> dict:
 
 def search_vector():
     """The weighted document: headline (A), key facts and lede (B), body (C); stored in
-    Article.search_document when a story goes live."""
+    Publication.search_document when a version is approved (articles.publications)."""
     from django.contrib.postgres.search import SearchVector
 
     return (
@@ -58,7 +57,7 @@ def search_vector():
 
 
 def refresh_documents(queryset) -> None:
-    """Store the search document of these stories (PostgreSQL only)."""
+    """Store the search document of these publications (PostgreSQL only)."""
     if connection.vendor == "postgresql":
         queryset.update(search_document=search_vector())
 
@@ -70,8 +69,8 @@ def clean_query(raw: str | None) -> str:
 
 
 def results(query: str, start: int, stop: int) -> list[dict]:
-    """Rows start..stop of the live stories matching `query`, best first: each with its live
-    revision ("live_revision_id"), the text an excerpt is taken from ("passage") and, on
+    """Rows start..stop of the current publications matching `query`, best first: each with
+    its id ("publication_id"), the text an excerpt is taken from ("passage") and, on
     PostgreSQL, the stems that matched ("stems"). Only the newest CANDIDATES matches are
     ranked, so there are never more rows than that."""
     stop = min(stop, CANDIDATES)
@@ -82,70 +81,62 @@ def results(query: str, start: int, stop: int) -> list[dict]:
     return list(_word_matches(query)[start:stop])
 
 
-# Ranking on PostgreSQL, in one statement: the newest CANDIDATES live matches (walking the
-# publication index), ranked, and the passage read for the rows of the page only. The ORM
-# cannot rank inside a subquery in FROM, and building and compiling the nested querysets
-# it needs instead cost more than the database's own work, so this one query is SQL.
-# Its conditions are Article.objects.live()'s and the public lists' "first published by
-# now" (views.live_stories): tests/test_readers.py's door tests hold search to the same
-# stories as every other public page.
+def _publications():
+    """The publications readers see now, newest first (articles.views.listed: the door every
+    public page goes through). Imported here, when searching, as views imports this module."""
+    from articles.views import listed
+
+    return listed()
+
+
+# Ranking on PostgreSQL, in one statement: the newest CANDIDATES matches among the current
+# publications, ranked, and the passage read for the rows of the page only. The candidates
+# are a queryset (the same door as every public page, walking the publication index), and
+# its SQL, as Django generates it, is the innermost subquery: the ORM cannot order the rows
+# of a subquery in FROM by rank and page them, so only this frame around it is written here.
 _RANKED = """
-SELECT page.live_revision_id,
-       (SELECT a.search_summary || E'\\n' || LEFT(a.search_body, %(body_chars)s)
-          FROM {table} a WHERE a.id = page.id) AS passage,
-       plainto_tsquery(%(config)s::regconfig, %(query)s)::text AS stems
-  FROM (SELECT id, live_revision_id, published_at, rank
-          FROM (SELECT id, live_revision_id, published_at, ts_rank(search_document, q) AS rank
-                  FROM {table}, plainto_tsquery(%(config)s::regconfig, %(query)s) AS q
-                 WHERE live_revision_id IS NOT NULL AND live_from <= %(now)s
-                   AND (live_until IS NULL OR live_until > %(now)s) AND published_at <= %(now)s
-                   AND search_document @@ q
-                 ORDER BY published_at DESC, id DESC
-                 LIMIT %(candidates)s) AS candidate
+SELECT page.id,
+       (SELECT p.search_summary || E'\\n' || LEFT(p.search_body, %s)
+          FROM {table} p WHERE p.id = page.id) AS passage,
+       plainto_tsquery(%s::regconfig, %s)::text AS stems
+  FROM (SELECT id, published_at, rank FROM ({candidates}) AS candidate
          ORDER BY rank DESC, published_at DESC, id DESC
-         LIMIT %(limit)s OFFSET %(offset)s) AS page
+         LIMIT %s OFFSET %s) AS page
  ORDER BY page.rank DESC, page.published_at DESC, page.id DESC
 """
 
 
-def _ranked(query: str, start: int, stop: int) -> list[dict]:
-    from articles.models import Article
+def _candidates(query: str):
+    """The newest CANDIDATES current publications matching `query`, with their rank."""
+    from django.contrib.postgres.search import SearchQuery, SearchRank
 
-    sql = _RANKED.format(table=connection.ops.quote_name(Article._meta.db_table))
-    params = {
-        "config": CONFIG,
-        "query": query,
-        "now": timezone.now(),
-        "candidates": CANDIDATES,
-        "body_chars": EXCERPT_BODY_CHARS,
-        "limit": stop - start,
-        "offset": start,
-    }
+    words = SearchQuery(query, config=CONFIG)
+    matching = _publications().filter(search_document=words)
+    ranked = matching.annotate(rank=SearchRank(F("search_document"), words))
+    return ranked.values("id", "published_at", "rank")[:CANDIDATES]
+
+
+def _ranked(query: str, start: int, stop: int) -> list[dict]:
+    from articles.models import Publication
+
+    candidates, candidate_params = _candidates(query).query.sql_with_params()
+    sql = _RANKED.format(table=connection.ops.quote_name(Publication._meta.db_table), candidates=candidates)
+    params = (EXCERPT_BODY_CHARS, CONFIG, query, *candidate_params, stop - start, start)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [
-            {"live_revision_id": revision_id, "passage": passage, "stems": stems}
-            for revision_id, passage, stems in cursor.fetchall()
-        ]
+        return [{"publication_id": pk, "passage": passage, "stems": stems} for pk, passage, stems in cursor.fetchall()]
 
 
 def _word_matches(query: str) -> QuerySet:
-    """Elsewhere (SQLite, for development): stories with every word somewhere, newest first."""
-    from articles.models import Article
-
+    """Elsewhere (SQLite, for development): current publications with every word somewhere,
+    newest first."""
     condition = Q()
     for word in query.split():
         condition &= (
             Q(search_title__icontains=word) | Q(search_summary__icontains=word) | Q(search_body__icontains=word)
         )
     passage = Concat("search_summary", Value("\n"), Left("search_body", EXCERPT_BODY_CHARS), output_field=TextField())
-    live = Article.objects.live().filter(published_at__lte=timezone.now())
-    return (
-        live.filter(condition)
-        .annotate(passage=passage)
-        .order_by("-published_at", "-pk")
-        .values("live_revision_id", "passage")
-    )
+    return _publications().filter(condition).values(publication_id=F("id"), passage=passage)
 
 
 def excerpt(hit: dict, query: str) -> SafeString:

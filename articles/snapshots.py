@@ -80,10 +80,10 @@ def _has_take(article: Article) -> bool:
         return False
 
 
-def _image_view(image: dict) -> SimpleNamespace:
+def _image_view(image: dict, renditions: list) -> SimpleNamespace:
     renditions = [
         {"url": default_storage.url(r["name"]), "width": r["width"], "height": r["height"], "format": r["format"]}
-        for r in image.get("renditions", [])
+        for r in renditions
     ]
     jpegs = [r for r in renditions if r["format"] == "image/jpeg"]
     # The fallback <img src>: the largest JPEG rendition, or the upload itself before approval.
@@ -101,17 +101,24 @@ def _image_view(image: dict) -> SimpleNamespace:
     )
 
 
-def story_view(data: dict, **extra) -> SimpleNamespace:
-    """The reader's view of a snapshot: what the public templates and the API read."""
+def story_view(data: dict, *, published=None) -> SimpleNamespace:
+    """The reader's view of a snapshot: what the public templates read.
+
+    The snapshot is content only. What belongs to its publication (the public dates, the
+    notices of updates and corrections, the hero image's renditions) comes from `published`:
+    a mapping with published_at, updated_at, changes and renditions (a Publication's
+    values), or None for a working copy that is not published (a preview: the upload itself
+    is shown, and no dates)."""
+    published = published or {}
     image = data.get("image")
     take = data.get("take")
+    changes = published.get("changes") or []
     fields = dict(
         url=links.story_path(data["slug"]),
-        published_at=moment(data.get("published_at")),
-        updated_at=moment(data.get("updated_at")),
-        changes=[SimpleNamespace(kind=c["kind"], note=c["note"], at=moment(c["at"])) for c in data.get("changes", [])],
+        published_at=published.get("published_at"),
+        updated_at=published.get("updated_at"),
+        changes=[SimpleNamespace(kind=c["kind"], note=c["note"], at=moment(c["at"])) for c in changes],
     )
-    fields.update(extra)
     lede_text = data["lede_text"] if "lede_text" in data else html_to_text(data["lede_html"])
     return SimpleNamespace(
         title=data["title"],
@@ -124,7 +131,7 @@ def story_view(data: dict, **extra) -> SimpleNamespace:
         tags=[
             SimpleNamespace(**tag, url=links.tag_path(tag["slug"]) if tag.get("slug") else None) for tag in data["tags"]
         ],
-        image=_image_view(image) if image else None,
+        image=_image_view(image, published.get("renditions") or []) if image else None,
         image_alt=data["image_alt"],
         image_credit=data["image_credit"],
         source=SimpleNamespace(**data["source"]) if data.get("source") else None,

@@ -1,10 +1,14 @@
-"""Public pages: only live stories, through `Article.objects.live()`, shown as their live revision."""
+"""Public pages: only what readers may see now, read from `Publication.objects.current()`.
+
+Every list, page, feed (articles/feeds.py), sitemap (articles/sitemaps.py), the API
+(articles/api.py) and search (articles/search.py) starts from that one queryset; none of
+them restates when a publication is live, and none of them writes to the database.
+"""
 
 from datetime import datetime
 from functools import partial
 
-from django.db.models import Count, Exists, OuterRef, Prefetch
-from django.db.models.functions import TruncMonth
+from django.db.models import Exists, OuterRef, Prefetch, Subquery
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -12,127 +16,167 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from taggit.models import Tag
 
-from articles import fragments
+from articles import fragments, links
 from articles import search as story_search
-from articles.caching import refresh_schedule
-from articles.models import Article, Desk, Revision, Section, SlugRedirect
+from articles.models import Article, Desk, Publication, Section, SlugRedirect
 from articles.paging import page_from, page_of
 from articles.previews import PreviewLinkExpired, PreviewLinkInvalid, link_is_current, preview_target
 from articles.snapshots import article_snapshot
 
 PAGE_SIZE = 20
 FRONT_PAGE_SIZE = PAGE_SIZE
+# What a story page needs of its publication besides the content (snapshots.story_view).
+PUBLISHED_FIELDS = ("published_at", "updated_at", "changes", "renditions")
 
 
-def live_stories():
-    """Live stories, newest first (after applying any scheduled update whose time has come)."""
-    refresh_schedule()
-    # A live story was first published no later than now: saying so lets the database walk
-    # the published_at index from now backwards, past drafts (NULL) and scheduled stories.
-    return Article.objects.live().filter(published_at__lte=timezone.now()).order_by("-published_at", "-pk")
+def current():
+    """The publications readers see now (the one door, Publication.objects.current())."""
+    return Publication.objects.current()
 
 
-def tagged_stories(**tag):
-    """Live stories with a tag (`tag=` a Tag, or `tag__slug=`), newest first: found through
-    the tag's own (tag, published_at) index (see LiveTag), not by walking every live story."""
-    tagging = {f"live_taggings__{name}": value for name, value in tag.items()}
+def newest_first(publications):
+    """These publications newest first. A current publication was first published no later
+    than now: saying so lets the database walk the (published_at, id) index from now
+    backwards, past versions scheduled for later, instead of from the far end."""
+    return publications.filter(published_at__lte=timezone.now()).order_by("-published_at", "-id")
+
+
+def listed():
+    """Current publications, newest first: the front page, feeds, API and sitemaps."""
+    return newest_first(current())
+
+
+def tagged(**tag):
+    """Current publications with a tag (`tag=` a Tag, `tag__slug=` its slug), newest first,
+    found by walking the tag's own (tag, published_at) index (PublicationTag) and joining
+    each to its publication, not by walking every current publication."""
+    tagging = {f"taggings__{name}": value for name, value in tag.items()}
     return (
-        live_stories()
-        .filter(live_taggings__published_at__lte=timezone.now(), **tagging)
-        .order_by("-live_taggings__published_at", "-live_taggings__article_id")
+        current()
+        .filter(taggings__published_at__lte=timezone.now(), **tagging)
+        .order_by("-taggings__published_at", "-taggings__publication_id")
     )
 
 
-def live_cards(stories):
-    """The cards of these live stories (one small JSON column each; no revision is read)."""
-    return stories.values_list("live_card", flat=True)
-
-
-def _list_page(request, stories, template: str, **context):
-    """A page of story cards: the live revisions of the page, then their cards' kept HTML (the
-    cards themselves are read only for those not kept yet)."""
-    page = page_of(stories.values_list("live_revision_id", flat=True), request.GET.get("page"), PAGE_SIZE)
+def _list_page(request, publications, template: str, **context):
+    """A page of story cards: the page's publication ids (from the index), then their cards'
+    kept HTML (the cards themselves are read only for those not kept yet)."""
+    page = page_of(publications.values_list("pk", flat=True), request.GET.get("page"), PAGE_SIZE)
     page.object_list = fragments.cards(page.object_list)
     return render(request, template, {"page": page, **context})
+
+
+def _published(publication_id: int):
+    """The snapshot of a publication and what the page shows of the publication itself
+    (one query), or None if it went away since it was found."""
+    row = Publication.objects.filter(pk=publication_id).values("revision__data", *PUBLISHED_FIELDS).first()
+    if row is None:
+        return None
+    return row.pop("revision__data"), row
 
 
 def article_detail(request, slug):
     """A story laid out as a news article, with its source attribution at the foot.
 
-    Old addresses of a live story redirect permanently; an unpublished story is 410 Gone.
-    The page's own parts are rendered once per live revision (articles/fragments.py), so
-    the revision itself is read only when they are not kept yet.
+    One query finds the current publication at this address; its page's own parts are kept
+    under the publication's id (articles/fragments.py), so its revision is read (a second
+    query) only when they are not kept yet. Old addresses redirect; a story taken down is
+    410 Gone (see _not_current).
     """
-    found = list(live_stories().filter(live_slug=slug).values_list("live_revision_id", flat=True)[:1])
-    if not found:
-        return _not_live(request, slug)
-    revision_id = found[0]
-
-    def revision_data() -> dict:
-        data = Revision.objects.filter(pk=revision_id).values_list("data", flat=True).first()
-        if data is None:  # the story was deleted a moment ago
-            raise Http404("No live story at this address.")
-        return data
-
-    story = fragments.live_story_parts(request, revision_id, revision_data)
+    found = current().filter(slug=slug).values_list("pk", flat=True).first()
+    if found is None:
+        return _not_current(request, slug)
+    story = fragments.publication_parts(request, found, partial(_published, found))
+    if story is None:  # deleted a moment ago
+        raise Http404("No live story at this address.")
     return render(request, "articles/article_detail.html", {"story": story})
 
 
-def _not_live(request, slug):
-    moved = SlugRedirect.objects.filter(old_slug=slug).select_related("article").first()
-    if moved is not None and Article.objects.live().filter(pk=moved.article_id).exists():
-        return HttpResponsePermanentRedirect(moved.article.get_absolute_url())
-    target = moved.article if moved else Article.objects.filter(slug=slug).first()
-    if target is not None and target.unpublished_at is not None and target.live_revision_id is None:
-        return render(request, "articles/gone.html", status=410)
-    raise Http404("No live story at this address.")
+def _not_current(request, slug):
+    """No current publication at this address: the newest publication that started under it
+    names the story. If that story is current under another address, a permanent redirect
+    there; if it is not current at all, 410 Gone. Addresses from before publications are in
+    SlugRedirect, answered the same way; anything else is 404. At most three queries."""
+    now = timezone.now()
+    now_at = Subquery(current().filter(article_id=OuterRef("article_id")).values("slug")[:1])
+    started = Publication.objects.filter(live_from__lte=now)  # live once, or now
+    history = started.filter(slug=slug).order_by("-live_from").annotate(now_at=now_at)
+    named = history.values_list("now_at", flat=True)[:1]
+    if not named:
+        legacy = SlugRedirect.objects.filter(old_slug=slug).annotate(
+            now_at=now_at, started=Exists(started.filter(article_id=OuterRef("article_id")))
+        )
+        named = [now_at for now_at, was_live in legacy.values_list("now_at", "started")[:1] if now_at or was_live]
+    if not named:
+        raise Http404("No live story at this address.")
+    if named[0]:
+        return HttpResponsePermanentRedirect(links.story_path(named[0]))
+    return render(request, "articles/gone.html", status=410)
 
 
 def front_page(request):
-    """The latest live stories, newest first."""
-    return _list_page(request, live_stories(), "articles/front_page.html")
+    """The latest stories, newest first."""
+    return _list_page(request, listed(), "articles/front_page.html")
 
 
 def desk_page(request, slug):
     desk = get_object_or_404(Desk, slug=slug)
     return _list_page(
         request,
-        live_stories().filter(live_desk=desk),
+        newest_first(current().filter(desk=desk)),
         "articles/list_page.html",
         heading=desk.name,
         feed_url=reverse("articles:desk_feed", args=[desk.slug]),
     )
 
 
-def live_tag_or_404(slug: str) -> Tag:
-    """The tag at this address if a live story carries it (found through its live tag links),
-    else 404: a tag only drafts, scheduled or unpublished stories carry is not shown. One query,
-    in place of the tag's own lookup."""
-    carried = Tag.objects.filter(Exists(tagged_stories(tag=OuterRef("pk"))))
+def current_tag_or_404(slug: str) -> Tag:
+    """The tag at this address if a current publication carries it, else 404: a tag only
+    drafts, scheduled or ended versions carry is not shown. One query."""
+    carried = Tag.objects.filter(Exists(tagged(tag=OuterRef("pk"))))
     return get_object_or_404(carried, slug=slug)
 
 
 def tag_page(request, slug):
-    tag = live_tag_or_404(slug)
+    tag = current_tag_or_404(slug)
     return _list_page(
         request,
-        tagged_stories(tag=tag),
+        tagged(tag=tag),
         "articles/list_page.html",
         heading=f"Tagged “{tag.name}”",
         feed_url=reverse("articles:tag_feed", args=[tag.slug]),
     )
 
 
+def _month_start(moment: datetime) -> datetime:
+    local = timezone.localtime(moment)
+    return timezone.make_aware(datetime(local.year, local.month, 1))
+
+
+def archive_months() -> list[datetime]:
+    """The months (their first moment, local time) that have current publications, newest
+    first. Each month is one index look-up: the newest publication before a cursor, then the
+    cursor moves to the start of that publication's month. So the cost grows with the number
+    of months, not with the number of stories (grouping every story by month read them all)."""
+    months, cursor = [], timezone.now()
+    while True:
+        newest = (
+            current()
+            .filter(published_at__lt=cursor)
+            .order_by("-published_at", "-id")
+            .values_list("published_at", flat=True)
+            .first()
+        )
+        if newest is None:
+            return months
+        cursor = _month_start(newest)
+        months.append(cursor)
+
+
 def archive_index(request):
-    """Months that have live stories, newest first, with counts."""
-    months = (
-        Article.objects.live()
-        .annotate(month=TruncMonth("published_at"))
-        .values("month")
-        .annotate(count=Count("pk"))
-        .order_by("-month")
-    )
-    return render(request, "articles/archive_index.html", {"months": months})
+    """Months that have stories, newest first. No counts per month: counting read every
+    story, and the index is to stay as cheap with a million stories as with a hundred."""
+    return render(request, "articles/archive_index.html", {"months": archive_months()})
 
 
 def archive_month(request, year, month):
@@ -142,22 +186,21 @@ def archive_month(request, year, month):
         end = timezone.make_aware(datetime(year + month // 12, month % 12 + 1, 1))
     except (ValueError, OverflowError):
         raise Http404("No such month.") from None
-    stories = live_stories().filter(published_at__gte=start, published_at__lt=end)
-    return _list_page(request, stories, "articles/list_page.html", heading=f"{start:%B %Y}")
+    publications = newest_first(current().filter(published_at__gte=start, published_at__lt=end))
+    return _list_page(request, publications, "articles/list_page.html", heading=f"{start:%B %Y}")
 
 
 def search_page(request):
-    """Full-text search of live stories; empty and hostile queries give an empty result."""
+    """Full-text search of current publications; empty and hostile queries give an empty result."""
     query = story_search.clean_query(request.GET.get("q"))
     hits, page = [], None
     if query:
-        refresh_schedule()  # as live_stories() does for the lists
         page = page_from(partial(story_search.results, query), request.GET.get("page"), PAGE_SIZE)
-        heads = fragments.search_heads([hit["live_revision_id"] for hit in page.object_list])
+        heads = fragments.search_heads([hit["publication_id"] for hit in page.object_list])
         hits = [
-            (heads[hit["live_revision_id"]], story_search.excerpt(hit, query))
+            (heads[hit["publication_id"]], story_search.excerpt(hit, query))
             for hit in page.object_list
-            if hit["live_revision_id"] in heads
+            if hit["publication_id"] in heads
         ]
     return render(
         request,
@@ -176,9 +219,9 @@ def working_copy(pk: int, **filters) -> Article:
 
 def render_preview(request, article: Article, *, banner: str):
     """The working copy in the public template: never indexed, never cached."""
-    story = fragments.story_parts(
-        request, article_snapshot(article), preview_banner=banner, view={"published_at": article.published_at}
-    )
+    publication = article.publication  # the approved version's first-publication date, if any
+    published = {"published_at": publication.published_at} if publication else None
+    story = fragments.story_parts(request, article_snapshot(article), published=published, preview_banner=banner)
     response = render(request, "articles/article_detail.html", {"story": story, "preview_banner": banner})
     response["X-Robots-Tag"] = "noindex, nofollow"
     add_never_cache_headers(response)
