@@ -1,5 +1,5 @@
 """Public pages are cached, carry CDN headers and conditional-request support, and are made
-fresh at once by publishing, unpublishing and go-live."""
+fresh at once by publishing, unpublishing, go-live and expiry (articles/caching.py)."""
 
 import os
 import subprocess
@@ -9,22 +9,34 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from articles import workflow
-from articles.models import Article
+from articles import caching, workflow
+from articles.models import Article, PublicationGeneration
 from tests.factories import make_article, make_user, publish
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_second_read_of_a_page_runs_no_query(client, django_assert_num_queries):
-    article = make_article()
-    client.get(article.get_absolute_url())
-    with django_assert_num_queries(0):
-        assert client.get(article.get_absolute_url()).status_code == 200
+def test_a_second_read_of_a_page_runs_one_query_the_generation(client):
+    url = make_article().get_absolute_url()  # a query of its own (the story's publication)
+    client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    assert len(queries) == 1, [q["sql"] for q in queries]
+    assert "publicationgeneration" in queries[0]["sql"].lower()
+
+
+def test_a_page_built_afresh_reads_the_generation_and_next_boundary_in_one_query(client):
+    url = make_article().get_absolute_url()
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url)
+    reads = [q["sql"].lower() for q in queries if "publicationgeneration" in q["sql"].lower()]
+    assert len(reads) == 1 and "live_from" in reads[0] and "live_until" in reads[0], reads
 
 
 def test_public_pages_tell_browsers_and_cdns_how_long_to_keep_them(client):
@@ -64,8 +76,34 @@ def test_scheduled_story_appears_in_cached_lists_at_its_time(client):
         make_article(title="Already Live")
         make_article(title="Embargoed Story", go_live_at=start + timedelta(minutes=30))
         assert "Embargoed Story" not in client.get("/").content.decode()
-    with time_machine.travel(start + timedelta(minutes=31), tick=False):
+    with time_machine.travel(start + timedelta(minutes=29), tick=False):
+        assert "Embargoed Story" not in client.get("/").content.decode()  # served from the cache
+    with time_machine.travel(start + timedelta(minutes=30), tick=False):
         assert "Embargoed Story" in client.get("/").content.decode()
+
+
+def test_an_expiring_story_leaves_cached_pages_at_its_time(client):
+    start = timezone.now().replace(microsecond=0)
+    with time_machine.travel(start, tick=False):
+        make_article(title="Stays Up")
+        expiring = make_article(title="Offer Ends Soon", expires_at=start + timedelta(hours=1))
+        assert "Offer Ends Soon" in client.get("/").content.decode()
+        assert client.get(expiring.get_absolute_url()).status_code == 200
+    with time_machine.travel(start + timedelta(hours=1), tick=False):
+        assert "Offer Ends Soon" not in client.get("/").content.decode()
+        assert client.get(expiring.get_absolute_url()).status_code == 410
+
+
+def test_a_scheduled_update_replaces_the_cached_page_at_its_time(client):
+    start = timezone.now().replace(microsecond=0)
+    with time_machine.travel(start, tick=False):
+        story = make_article(title="Count Begins")
+        story.title = "Count Finished"
+        story.save()
+        publish(story, go_live_at=start + timedelta(minutes=10))
+        assert "Count Begins" in client.get(story.get_absolute_url()).content.decode()
+    with time_machine.travel(start + timedelta(minutes=10), tick=False):
+        assert "Count Finished" in client.get(story.get_absolute_url()).content.decode()
 
 
 def test_logged_in_editing_does_not_change_what_readers_see(client):
@@ -75,12 +113,69 @@ def test_logged_in_editing_does_not_change_what_readers_see(client):
     assert client.get(article.get_absolute_url()).content == page
 
 
+def test_a_page_is_served_again_only_while_its_generation_holds(client):
+    article = make_article(title="Wallaby Tally")
+    client.get("/")
+    Article.objects.filter(pk=article.pk).update(title="Not Published")  # what the page would show if rebuilt
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/")
+    assert len(queries) == 1  # a hit
+    PublicationGeneration.objects.filter(pk=1).update(value=12345)  # another process published
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/")
+    assert len(queries) > 1  # built again
+
+
+def test_a_missing_generation_reads_as_zero_and_is_not_written_by_a_reader(client):
+    PublicationGeneration.objects.all().delete()
+    assert caching.generation() == 0
+    assert caching.state().generation == 0
+    client.get("/")
+    client.get("/")
+    assert not PublicationGeneration.objects.exists()
+
+
+def test_the_next_boundary_is_the_earliest_go_live_or_expiry_after_now():
+    now = timezone.now()
+    assert caching.state(now).valid_until is None
+    make_article(title="Live Forever")  # live, no expiry: nothing scheduled
+    assert caching.state().valid_until is None
+    make_article(title="Goes Live Later", go_live_at=now + timedelta(hours=5))
+    assert abs(caching.state().valid_until - (now + timedelta(hours=5))) < timedelta(seconds=1)
+    make_article(title="Expires Sooner", expires_at=now + timedelta(hours=3))
+    assert abs(caching.state().valid_until - (now + timedelta(hours=3))) < timedelta(seconds=1)
+    updated = make_article(title="Update Soonest")
+    updated.title = "Update Soonest, Revised"
+    updated.save()
+    publish(updated, go_live_at=now + timedelta(hours=1))  # the live version ends then, the update starts
+    assert abs(caching.state().valid_until - (now + timedelta(hours=1))) < timedelta(seconds=1)
+    later = caching.state(now + timedelta(hours=2)).valid_until  # past the update: the expiry is next
+    assert abs(later - (now + timedelta(hours=3))) < timedelta(seconds=1)
+
+
+def test_a_page_is_kept_by_the_cache_no_longer_than_its_boundary(client, monkeypatch):
+    now = timezone.now()
+    kept = []
+    real_set = cache.set
+    monkeypatch.setattr(cache, "set", lambda key, value, timeout: kept.append(timeout) or real_set(key, value, timeout))
+    make_article(title="Soon Gone", expires_at=now + timedelta(seconds=90))
+    client.get("/")
+    assert kept and kept[-1] <= 91
+
+
+def test_with_page_caching_off_nothing_is_kept(client, settings):
+    settings.NEWSROOM_PAGE_CACHE_SECONDS = 0
+    article = make_article()
+    client.get(article.get_absolute_url())
+    assert not [key for key in cache._cache if "newsroom:page:" in key]
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_publish_in_another_process_is_seen_at_once_through_shared_redis(client, settings):
     """Two processes share PostgreSQL and Redis: one serves pages, the other publishes."""
     if connection.vendor != "postgresql":
-        pytest.skip("needs a database that two processes can share (PostgreSQL)")
+        pytest.skip("needs a database that two processes can share (PostgreSQL; SQLite: test_cross_process.py)")
     redis_url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
     try:
         import redis
@@ -91,7 +186,7 @@ def test_publish_in_another_process_is_seen_at_once_through_shared_redis(client,
     settings.CACHES = {
         **settings.CACHES,
         "default": {
-            "BACKEND": "newsroom.cache.PooledRedisCache",
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": redis_url,
             "KEY_PREFIX": f"test-{os.getpid()}",
         },
@@ -102,6 +197,7 @@ def test_publish_in_another_process_is_seen_at_once_through_shared_redis(client,
     make_article(title="First Story")
     waiting = make_article(title="Second Story", published=False)
     moderator, author = make_user("Moderators"), make_user("Editors")
+    workflow.article_saved(article=waiting, user=author)
     workflow.article_submit(article=waiting, user=author)
     assert "Second Story" not in client.get("/").content.decode()  # now cached in Redis
 
@@ -125,45 +221,3 @@ def test_publish_in_another_process_is_seen_at_once_through_shared_redis(client,
     assert result.returncode == 0, result.stderr
     assert "Second Story" in client.get("/").content.decode()
     cache.clear()
-
-
-def test_the_next_scheduled_moment_is_the_earliest_go_live_expiry_or_update():
-    from articles.caching import _next_change
-
-    now = timezone.now()
-    assert _next_change() is None
-    make_article(title="Live Forever")  # live, no expiry: nothing scheduled
-    assert _next_change() is None
-    make_article(title="Goes Live Later", go_live_at=now + timedelta(hours=5))
-    assert abs(_next_change() - (now + timedelta(hours=5))) < timedelta(seconds=1)
-    make_article(title="Expires Sooner", expires_at=now + timedelta(hours=3))
-    assert abs(_next_change() - (now + timedelta(hours=3))) < timedelta(seconds=1)
-    updated = make_article(title="Update Soonest")
-    updated.title = "Update Soonest, Revised"
-    updated.save()
-    publish(updated, go_live_at=now + timedelta(hours=1))
-    assert abs(_next_change() - (now + timedelta(hours=1))) < timedelta(seconds=1)
-
-
-def test_the_redis_cache_reuses_one_client_for_every_operation():
-    """newsroom.cache.PooledRedisCache: Django's backend, without a new client per call."""
-    redis_url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-    try:
-        import redis
-
-        redis.Redis.from_url(redis_url, socket_connect_timeout=1).ping()
-    except Exception as error:  # noqa: BLE001
-        pytest.skip(f"Redis is not reachable at {redis_url}: {error}")
-    from newsroom.cache import PooledRedisCache
-
-    cache = PooledRedisCache(redis_url, {"KEY_PREFIX": f"test-client-{os.getpid()}"})
-    made = []
-    cache._cache._client = lambda **kwargs: made.append(kwargs) or redis.Redis(**kwargs)
-    try:
-        cache.set("counter", 1)
-        cache.incr("counter")
-        assert cache.get_many(["counter", "missing"]) == {"counter": 2}
-        assert cache.get("counter") == 2
-    finally:
-        cache.delete("counter")
-    assert len(made) == 1

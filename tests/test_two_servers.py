@@ -1,5 +1,6 @@
-"""Two gunicorn app servers share PostgreSQL and Redis: a story approved through one
-server's admin is served by the other at once (no stale cache anywhere)."""
+"""Two gunicorn app servers share PostgreSQL, and Redis or not: a story approved through one
+server's admin is served by the other at once (no stale cache anywhere). Without Redis each
+server keeps pages in its own memory; the generation they must match is a database row."""
 
 import http.cookiejar
 import os
@@ -42,16 +43,18 @@ def wait_until_up(port: int, proc) -> None:
     raise RuntimeError(f"gunicorn on {port} did not start")
 
 
-@pytest.fixture
-def servers(tmp_path):
+@pytest.fixture(params=["shared Redis", "each its own memory"])
+def servers(request, tmp_path):
     if connection.vendor != "postgresql":
         pytest.skip("two app servers need a shared database (PostgreSQL)")
-    try:
-        import redis
+    shared = request.param == "shared Redis"
+    if shared:
+        try:
+            import redis
 
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).flushdb()
-    except Exception as error:  # noqa: BLE001
-        pytest.skip(f"Redis is not reachable at {REDIS_URL}: {error}")
+            redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).flushdb()
+        except Exception as error:  # noqa: BLE001
+            pytest.skip(f"Redis is not reachable at {REDIS_URL}: {error}")
     db = connection.settings_dict
     env = {
         **os.environ,
@@ -59,7 +62,7 @@ def servers(tmp_path):
         "SECRET_KEY": "two-servers-test",
         "ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "REDIS_URL": REDIS_URL,
+        "REDIS_URL": REDIS_URL if shared else "",
         "STATIC_ROOT": str(tmp_path / "static"),
         "MEDIA_ROOT": str(tmp_path / "media"),
         "WEB_CONCURRENCY": "1",
@@ -119,7 +122,7 @@ def test_approval_through_one_server_is_served_by_the_other_at_once(servers):
     workflow.article_saved(article=waiting, user=make_user("Editors"))
     workflow.article_submit(article=waiting, user=make_user("Editors"))
     moderator = make_user("Moderators")
-    for port in servers:  # both servers now hold the front page in the shared cache
+    for port in servers:  # both servers now hold the front page in their cache
         front = get(port, "/")
         assert "Already Live Story" in front and "Freshly Approved Story" not in front
 
