@@ -65,10 +65,10 @@ def prepare(static_root):
     manage("seed_stories", "--count", str(STORIES))
     manage("collectstatic", "--noinput", "-v0", STATIC_ROOT=static_root)
     script = (
-        "import json; from tests.factories import make_user; from articles.models import Article;"
+        "import json; from tests.factories import make_user; from articles.models import Article, Publication;"
         "ed = make_user('Editors', username='soak_editor'); mo = make_user('Moderators', username='soak_mod');"
         "a = Article.objects.filter(status='draft').first();"
-        "live = list(Article.objects.live().values_list('live_slug', flat=True)[:300]);"
+        "live = list(Publication.objects.current().values_list('slug', flat=True)[:300]);"
         "print(json.dumps({'story': a.pk, 'slug': a.slug, 'live': live}))"
     )
     return json.loads(manage("shell", "-c", script).strip().splitlines()[-1])
