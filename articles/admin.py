@@ -5,15 +5,15 @@ import nested_admin
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import SuspiciousOperation, ValidationError
-from django.db.models import Count, F
+from django.db.models import Count, Exists, F, OuterRef, Value
 from django.forms.models import BaseModelFormSet
 from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
 
-from articles import admin_views, attribution, workflow
+from articles import admin_views, attribution, publications, workflow
 from articles.forms import ArticleAdminForm, SourceAdminForm
-from articles.models import Article, Desk, KeyFact, Point, Section, Source, Take, TakePoint
+from articles.models import Article, Desk, KeyFact, Point, Publication, Section, Source, Take, TakePoint
 
 # Rows being moved or deleted are parked this far up while a formset saves, so that the
 # unique (parent, position) constraints never see two rows at one position mid-save.
@@ -222,14 +222,15 @@ class PublicationFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         now = timezone.now()
+        mine = Publication.objects.filter(article=OuterRef("pk"))
         if self.value() == "live":
-            return queryset.live()
+            return queryset.filter(Exists(mine.current(now)))
         if self.value() == "scheduled":
-            return queryset.filter(live_revision__isnull=False, live_from__gt=now)
+            return queryset.filter(Exists(mine.scheduled(now))).exclude(Exists(mine.current(now)))
         if self.value() == "changes":
-            return queryset.live().filter(has_unpublished_changes=True)
+            return queryset.filter(Exists(mine.current(now)), has_unpublished_changes=True)
         if self.value() == "offline":
-            return queryset.exclude(pk__in=queryset.live().values("pk"))
+            return queryset.exclude(Exists(mine.current(now)))
         return queryset
 
 
@@ -280,7 +281,10 @@ class ArticleAdmin(nested_admin.NestedModelAdmin):
         css = {"all": ["css/admin.css"]}
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("tags")
+        # Each story's standing with readers, read in the list's own query (publications.State).
+        now = timezone.now()
+        queryset = super().get_queryset(request).prefetch_related("tags")
+        return queryset.annotate(state_now=Value(now), **publications.state_annotations(now))
 
     @admin.display(description="tags")
     def tag_list(self, obj):
@@ -290,17 +294,18 @@ class ArticleAdmin(nested_admin.NestedModelAdmin):
     def status_badge(self, obj):
         return format_html('<span class="status-badge status-badge--{}">{}</span>', obj.status, obj.status_label())
 
-    @admin.display(description="on the site", ordering="live_from")
+    @admin.display(description="on the site", ordering="open_from")
     def live_column(self, obj):
-        if obj.live_revision_id is None:
-            return "Unpublished" if obj.unpublished_at else "—"
-        when = timezone.localtime(obj.live_from).strftime("%Y-%m-%d %H:%M")
-        if obj.is_scheduled:
+        state = publications.state_of(obj)
+        if state.open_from is None:
+            if not state.ever_started:
+                return "—"
+            return "Unpublished" if obj.status == Article.Status.ARCHIVED else "Expired"
+        when = timezone.localtime(state.open_from).strftime("%Y-%m-%d %H:%M")
+        if state.is_scheduled:
             return format_html('<strong class="scheduled">Scheduled: goes live {}</strong>', when)
-        if not obj.is_live:
-            return "Expired"
-        if obj.next_revision_id:
-            update = timezone.localtime(obj.next_from).strftime("%Y-%m-%d %H:%M")
+        if state.update_from is not None:
+            update = timezone.localtime(state.update_from).strftime("%Y-%m-%d %H:%M")
             return format_html('Live since {} · <strong class="scheduled">update goes live {}</strong>', when, update)
         return f"Live since {when}"
 
@@ -334,6 +339,8 @@ class ArticleAdmin(nested_admin.NestedModelAdmin):
             extra = {
                 "workflow_actions": workflow.available_actions(article, request.user),
                 "status_label": article.status_label(),
+                "approved": publications.approved(article.pk),
+                "now": timezone.now(),
                 "review_comment": article.review_comment if article.status == Article.Status.DRAFT else "",
                 **self._approval_notes(article, request.user),
             }

@@ -3,15 +3,16 @@ restore and the review queue. Every rule is checked again by articles.workflow."
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from articles import workflow
+from articles import publications, workflow
 from articles.diffing import snapshot_diff
 from articles.forms import TransitionForm
-from articles.models import Article, Revision
+from articles.models import Article, Publication, Revision
 from articles.previews import preview_url, share_links_revoke
 from articles.snapshots import article_snapshot
 from articles.views import render_preview, working_copy
@@ -23,7 +24,7 @@ def _article(model_admin, request, object_id) -> Article:
         pk = Article._meta.pk.to_python(object_id)
     except ValidationError:
         raise Http404("No story with that id.") from None
-    article = get_object_or_404(Article.objects.select_related("live_revision", "submitted_by"), pk=pk)
+    article = get_object_or_404(Article.objects.select_related("submitted_by"), pk=pk)
     if not model_admin.has_view_permission(request, article):
         raise PermissionDenied
     return article
@@ -121,6 +122,7 @@ def history_view(model_admin, request, object_id):
             article,
             title=f"History: {article.title}",
             events=events,
+            approved=publications.approved(article.pk),
             can_restore=workflow.can_edit(article, request.user),
         ),
     )
@@ -132,9 +134,10 @@ def diff_view(model_admin, request, object_id, number):
     revision = get_object_or_404(Revision, article=article, number=number)
     against = request.GET.get("against", "working")
     if against == "live":
-        if article.live_revision is None:
+        approved = publications.approved(article.pk)
+        if approved is None:
             raise Http404("This story has no live version.")
-        other, other_label = article.live_revision.data, f"the live version (#{article.live_revision.number})"
+        other, other_label = approved.revision.data, f"the live version (#{approved.revision.number})"
     else:
         other, other_label = article_snapshot(article), "the working copy"
     return TemplateResponse(
@@ -173,7 +176,8 @@ def review_queue_view(model_admin, request):
         raise PermissionDenied
     waiting = (
         Article.objects.filter(status=Article.Status.IN_REVIEW)
-        .select_related("submitted_by", "desk", "live_revision")
+        .select_related("submitted_by", "desk")
+        .annotate(has_live_version=Exists(Publication.objects.current_or_scheduled().filter(article=OuterRef("pk"))))
         .order_by("submitted_at", "pk")
     )
     return TemplateResponse(

@@ -2,11 +2,11 @@
 form behind each workflow button."""
 
 from django import forms
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from articles import workflow
-from articles.models import Article, SlugRedirect, Source
+from articles.models import Article, Publication, SlugRedirect, Source
 from articles.uploads import HeroImageField, clean_hero_image
 
 
@@ -35,11 +35,9 @@ class ArticleAdminForm(forms.ModelForm):
 
     def clean_slug(self):
         slug = self.cleaned_data["slug"]
-        others = Article.objects.exclude(pk=self.instance.pk)
-        if (
-            others.filter(live_slug=slug).exists()
-            or SlugRedirect.objects.filter(old_slug=slug).exclude(article_id=self.instance.pk).exists()
-        ):
+        # Held now or later by another story's publication, or an old address that redirects to one.
+        held = Publication.objects.current_or_scheduled().filter(slug=slug).exclude(article_id=self.instance.pk)
+        if held.exists() or SlugRedirect.objects.filter(old_slug=slug).exclude(article_id=self.instance.pk).exists():
             raise forms.ValidationError("This address is (or was) used by another published story; choose another.")
         return slug
 
@@ -69,7 +67,10 @@ class SourceAdminForm(forms.ModelForm):
             return credit
         depending = (
             Article.objects.filter(source=self.instance)
-            .filter(Q(status=Article.Status.IN_REVIEW) | Q(live_revision__isnull=False))
+            .filter(
+                Q(status=Article.Status.IN_REVIEW)
+                | Exists(Publication.objects.current_or_scheduled().filter(article=OuterRef("pk")))
+            )
             .order_by("title")
             .values_list("title", flat=True)
         )
@@ -132,7 +133,7 @@ class TransitionForm(forms.Form):
         if action.name != "approve":
             for name in ("go_live_at", "expires_at", "change_kind", "change_note"):
                 del self.fields[name]
-        elif article.published_at is None:  # a first publication is not an update
+        elif not Publication.objects.filter(article=article).exists():  # a first publication is not an update
             del self.fields["change_kind"]
             del self.fields["change_note"]
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from articles import attribution, workflow
-from articles.models import Article, Revision, SlugRedirect, Source, Take
+from articles.models import Article, Publication, Revision, SlugRedirect, Source, Take
 from articles.snapshots import article_snapshot, parts_replace, snapshot_data
 from articles.storyformat import StoryData
 from articles.text import paragraphs_to_markdown
@@ -34,9 +34,9 @@ def unique_slug(title: str, *, exclude_pk: int | None = None) -> str:
 
 
 def _slugs_starting_with(base: str, *, exclude_pk: int | None):
-    """Every address in use that starts with `base` (slugs, live slugs, old slugs), in one query."""
+    """Every address in use that starts with `base` (slugs, addresses held now or later, old slugs), in one query."""
     slugs = Article.objects.filter(slug__startswith=base).exclude(pk=exclude_pk).values_list("slug", flat=True)
-    live_slugs = Article.objects.filter(live_slug__startswith=base).values_list("live_slug", flat=True)
+    live_slugs = Publication.objects.current_or_scheduled().filter(slug__startswith=base).values_list("slug", flat=True)
     old_slugs = SlugRedirect.objects.filter(old_slug__startswith=base).values_list("old_slug", flat=True)
     # No ordering (not even Article's default) in or around the UNION: SQL allows none there.
     return slugs.order_by().union(live_slugs.order_by(), old_slugs.order_by()).order_by()

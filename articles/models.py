@@ -191,14 +191,19 @@ class Article(models.Model):
         return publication.revision if publication else None
 
     @property
+    def publication_state(self):
+        """Where the story stands with readers (articles.publications.State)."""
+        from articles.publications import state_of
+
+        return state_of(self)
+
+    @property
     def is_scheduled(self) -> bool:
-        publication = self.publication
-        return publication is not None and publication.live_from > timezone.now()
+        return self.publication_state.is_scheduled
 
     @property
     def is_live(self) -> bool:
-        publication = self.publication
-        return publication is not None and publication.is_current()
+        return self.publication_state.is_live
 
     @property
     def next_publication(self):
@@ -209,16 +214,16 @@ class Article(models.Model):
 
     def status_label(self) -> str:
         """The state as editors read it, e.g. "Published, with unpublished changes"."""
-        publication = self.publication
+        state = self.publication_state
         if self.status == ArticleStatus.PUBLISHED:
-            if publication is not None and publication.live_from > timezone.now():
+            if state.is_scheduled:
                 return "Scheduled"
-            if self.next_publication is not None:
+            if state.update_from is not None:
                 return "Published, update scheduled"
             if self.has_unpublished_changes:
                 return "Published, with unpublished changes"
         label = self.get_status_display()
-        if self.status in (ArticleStatus.DRAFT, ArticleStatus.IN_REVIEW) and publication is not None:
+        if self.status in (ArticleStatus.DRAFT, ArticleStatus.IN_REVIEW) and state.open_from is not None:
             label += " (live version online)"
         return label
 

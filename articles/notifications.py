@@ -138,7 +138,10 @@ def send_transition_emails(transition_id: int) -> int:
 
 def _author_message(record, article, actor_name, link):
     if record.action == "approve":
-        when = record.article.live_from
+        from articles.models import Publication
+
+        publication = Publication.objects.filter(revision_id=record.revision_id).first()
+        when = publication.live_from if publication else None
         timing = (
             "It is live now." if when is None or when <= record.at else f"It goes live at {when:%Y-%m-%d %H:%M %Z}."
         )

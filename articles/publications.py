@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Subquery
 from django.utils import timezone
 from taggit.models import Tag
 
@@ -141,7 +141,7 @@ def take_down(article: Article) -> bool:
     anything was live or scheduled."""
     now = timezone.now()
     mine = Publication.objects.filter(article=article)
-    dropped, _ = mine.filter(live_from__gt=now).delete()
+    dropped, _ = mine.filter(live_from__gte=now).delete()  # not seen yet (or only this instant)
     ended = mine.current(now).update(live_until=now)
     if dropped or ended:
         generation_move()
@@ -180,6 +180,69 @@ def upcoming(article_id: int) -> Publication | None:
 def latest_before(article_id: int, moment: datetime) -> Publication | None:
     """The story's newest publication that started before `moment` (live then, or ended)."""
     return Publication.objects.filter(article_id=article_id, live_from__lt=moment).order_by("-live_from").first()
+
+
+# A story's publications as the editors' side shows them (status label, "on the site"), read
+# for a whole admin list in the list's own query.
+
+STATE_FIELDS = ("open_from", "open_until", "open_count", "open_last_from", "ever_started")
+
+
+@dataclass(frozen=True)
+class State:
+    """Where a story stands with readers, at `now`."""
+
+    now: datetime
+    open_from: datetime | None  # the start of the earliest window not closed yet
+    open_until: datetime | None  # and its end
+    open_count: int  # windows not closed yet (two: live, and an update approved for later)
+    open_last_from: datetime | None  # the start of the last of them
+    ever_started: bool  # some window has opened (the story was on the site at some time)
+
+    @property
+    def is_live(self) -> bool:
+        return self.open_from is not None and self.open_from <= self.now
+
+    @property
+    def is_scheduled(self) -> bool:
+        return self.open_from is not None and self.open_from > self.now
+
+    @property
+    def update_from(self) -> datetime | None:
+        """When an approved update of the live version goes live, if one waits."""
+        return self.open_last_from if self.is_live and self.open_count > 1 else None
+
+
+def state_annotations(now: datetime | None = None) -> dict:
+    """Annotations for an Article queryset carrying each story's State (see `state_of`)."""
+    now = now or timezone.now()
+    windows = Publication.objects.filter(article=OuterRef("pk")).order_by()
+    open_windows = windows.current_or_scheduled(now)
+    first = open_windows.order_by("live_from")
+    return {
+        "open_from": Subquery(first.values("live_from")[:1]),
+        "open_until": Subquery(first.values("live_until")[:1]),
+        "open_count": Subquery(
+            open_windows.values("article").annotate(n=Count("pk")).values("n")[:1], output_field=IntegerField()
+        ),
+        "open_last_from": Subquery(open_windows.order_by("-live_from").values("live_from")[:1]),
+        "ever_started": Exists(windows.filter(live_from__lte=now)),
+    }
+
+
+def state_of(article: Article) -> State:
+    """The story's State: from the annotations of `state_annotations` when the queryset had
+    them (an admin list), else read with one query."""
+    if all(hasattr(article, name) for name in STATE_FIELDS):
+        values = {name: getattr(article, name) for name in STATE_FIELDS}
+        now = getattr(article, "state_now", None) or timezone.now()
+    else:
+        now = timezone.now()
+        values = Article.objects.filter(pk=article.pk).annotate(**state_annotations(now)).values(*STATE_FIELDS).first()
+        values = values or dict.fromkeys(STATE_FIELDS)
+    return State(
+        now=now, **{**values, "open_count": values["open_count"] or 0, "ever_started": bool(values["ever_started"])}
+    )
 
 
 def go_live_many(items) -> list[Publication]:

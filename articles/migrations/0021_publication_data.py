@@ -23,9 +23,23 @@ from django.utils import timezone
 
 BATCH = 2000
 LISTING_FIELDS = (
-    "pk", "live_revision_id", "live_slug", "live_desk_id", "live_source_id", "live_card", "published_at",
-    "public_updated_at", "live_from", "live_until", "search_title", "search_summary", "search_body",
-    "next_revision_id", "next_from", "next_until", "status",
+    "pk",
+    "live_revision_id",
+    "live_slug",
+    "live_desk_id",
+    "live_source_id",
+    "live_card",
+    "published_at",
+    "public_updated_at",
+    "live_from",
+    "live_until",
+    "search_title",
+    "search_summary",
+    "search_body",
+    "next_revision_id",
+    "next_from",
+    "next_until",
+    "status",
 )
 
 
@@ -49,10 +63,14 @@ def forward(apps, schema_editor):
     Generation = apps.get_model("articles", "PublicationGeneration")
     Generation.objects.get_or_create(pk=1, defaults={"value": 1})
 
-    rows = Article.objects.filter(live_revision__isnull=False).order_by("pk").values(
-        *LISTING_FIELDS,
-        renditions=F("live_revision__data__image__renditions"),
-        changes=F("live_revision__data__changes"),
+    rows = (
+        Article.objects.filter(live_revision__isnull=False)
+        .order_by("pk")
+        .values(
+            *LISTING_FIELDS,
+            renditions=F("live_revision__data__image__renditions"),
+            changes=F("live_revision__data__changes"),
+        )
     )
     scheduled = []  # stories with an approved update waiting
     batch = []
@@ -65,14 +83,25 @@ def forward(apps, schema_editor):
         card = row["live_card"]
         if card is None:
             card = card_data(Revision.objects.get(pk=row["live_revision_id"]).data)
-        batch.append(Publication(
-            article_id=row["pk"], revision_id=row["live_revision_id"], slug=row["live_slug"] or card["slug"],
-            desk_id=row["live_desk_id"], source_id=row["live_source_id"], card=card,
-            renditions=row["renditions"] or [], changes=row["changes"] or [],
-            published_at=row["published_at"] or row["live_from"], updated_at=row["public_updated_at"],
-            live_from=row["live_from"], live_until=until, search_title=row["search_title"],
-            search_summary=row["search_summary"], search_body=row["search_body"],
-        ))
+        batch.append(
+            Publication(
+                article_id=row["pk"],
+                revision_id=row["live_revision_id"],
+                slug=row["live_slug"] or card["slug"],
+                desk_id=row["live_desk_id"],
+                source_id=row["live_source_id"],
+                card=card,
+                renditions=row["renditions"] or [],
+                changes=row["changes"] or [],
+                published_at=row["published_at"] or row["live_from"],
+                updated_at=row["public_updated_at"],
+                live_from=row["live_from"],
+                live_until=until,
+                search_title=row["search_title"],
+                search_summary=row["search_summary"],
+                search_body=row["search_body"],
+            )
+        )
         if row["next_revision_id"] and row["next_from"]:
             scheduled.append(row)
         if len(batch) >= BATCH:
@@ -80,11 +109,12 @@ def forward(apps, schema_editor):
             batch = []
     Publication.objects.bulk_create(batch)
 
-    live_of = dict(Publication.objects.values_list("article_id", "pk"))
+    _copy_unpublished(apps, card_data, search_texts)
+    live_of = dict(Publication.objects.values_list("article_id", "pk"))  # one row per story so far
     tags = []
-    for article_id, tag_id, published_at in LiveTag.objects.order_by().values_list(
-        "article_id", "tag_id", "published_at"
-    ).iterator(chunk_size=BATCH * 5):
+    for article_id, tag_id, published_at in (
+        LiveTag.objects.order_by().values_list("article_id", "tag_id", "published_at").iterator(chunk_size=BATCH * 5)
+    ):
         if article_id in live_of:
             tags.append(PublicationTag(publication_id=live_of[article_id], tag_id=tag_id, published_at=published_at))
         if len(tags) >= BATCH * 5:
@@ -105,7 +135,8 @@ def forward(apps, schema_editor):
         data = revision.data
         start, end = row["next_from"], row["next_until"]
         clash = (
-            Publication.objects.filter(slug=data["slug"]).exclude(article_id=row["pk"])
+            Publication.objects.filter(slug=data["slug"])
+            .exclude(article_id=row["pk"])
             .filter(Q(live_until__isnull=True) | Q(live_until__gt=start))
         )
         if end is not None:
@@ -113,7 +144,10 @@ def forward(apps, schema_editor):
         other = clash.select_related("article").first()
         if other is not None:
             Transition.objects.create(
-                article_id=row["pk"], action="schedule-dropped", from_status=row["status"], to_status=row["status"],
+                article_id=row["pk"],
+                action="schedule-dropped",
+                from_status=row["status"],
+                to_status=row["status"],
                 comment=(
                     f"The update scheduled for {timezone.localtime(start):%Y-%m-%d %H:%M %Z} (revision "
                     f"#{revision.number}) was dropped: its address “{data['slug']}” is held by “{other.article.title}” "
@@ -129,11 +163,19 @@ def forward(apps, schema_editor):
         source = Source.objects.filter(name=data["source"]["name"]).first() if data.get("source") else None
         updated_at = data.get("updated_at")
         created = Publication.objects.create(
-            article_id=row["pk"], revision=revision, slug=data["slug"], desk=desk, source=source,
-            card=card_data(data), renditions=(data.get("image") or {}).get("renditions", []),
-            changes=data.get("changes", []), published_at=row["published_at"] or start,
+            article_id=row["pk"],
+            revision=revision,
+            slug=data["slug"],
+            desk=desk,
+            source=source,
+            card=card_data(data),
+            renditions=(data.get("image") or {}).get("renditions", []),
+            changes=data.get("changes", []),
+            published_at=row["published_at"] or start,
             updated_at=datetime.fromisoformat(updated_at) if updated_at else row["public_updated_at"],
-            live_from=start, live_until=end, **search_texts(data),
+            live_from=start,
+            live_until=end,
+            **search_texts(data),
         )
         PublicationTag.objects.bulk_create(
             PublicationTag(publication=created, tag=tag, published_at=created.published_at)
@@ -145,25 +187,72 @@ def forward(apps, schema_editor):
             Publication.objects.filter(pk=created.pk).update(search_document=search_vector())
 
 
+def _copy_unpublished(apps, card_data, search_texts):
+    """Stories unpublished before publications kept no live columns, only `unpublished_at`:
+    their last approved version becomes an ended publication, so their address still answers
+    410 Gone (readers tell "gone" from the publication history)."""
+    Article = apps.get_model("articles", "Article")
+    Publication = apps.get_model("articles", "Publication")
+    Revision = apps.get_model("articles", "Revision")
+    gone = Article.objects.filter(live_revision__isnull=True, unpublished_at__isnull=False).values(
+        "pk", "published_at", "unpublished_at", "public_updated_at"
+    )
+    for row in gone.iterator(chunk_size=BATCH):
+        revision = Revision.objects.filter(article_id=row["pk"], kind="approval").order_by("-number").first()
+        start = row["published_at"] or (revision.created_at if revision else None)
+        if revision is None or start is None or start >= row["unpublished_at"]:
+            continue
+        data = revision.data
+        Publication.objects.create(
+            article_id=row["pk"],
+            revision=revision,
+            slug=data["slug"],
+            card=card_data(data),
+            renditions=(data.get("image") or {}).get("renditions", []),
+            changes=data.get("changes", []),
+            published_at=start,
+            updated_at=row["public_updated_at"],
+            live_from=start,
+            live_until=row["unpublished_at"],
+            **search_texts(data),
+        )
+
+
 def backward(apps, schema_editor):
     Article = apps.get_model("articles", "Article")
     Publication = apps.get_model("articles", "Publication")
     PublicationTag = apps.get_model("articles", "PublicationTag")
     LiveTag = apps.get_model("articles", "LiveTag")
     now = timezone.now()
-    open_windows = Publication.objects.filter(Q(live_until__isnull=True) | Q(live_until__gt=now))
     by_article = {}
-    for publication in open_windows.order_by("article_id", "live_from").iterator(chunk_size=BATCH):
+    for publication in Publication.objects.order_by("article_id", "live_from").iterator(chunk_size=BATCH):
         by_article.setdefault(publication.article_id, []).append(publication)
-    for article_id, windows in by_article.items():
-        live, later = windows[0], windows[1] if len(windows) > 1 else None
+    archived = set(Article.objects.filter(status="archived").values_list("pk", flat=True))
+    for article_id, every in by_article.items():
+        windows = [p for p in every if p.live_until is None or p.live_until > now]
+        if not windows and article_id in archived:
+            # Unpublished: the old columns kept only the dates.
+            Article.objects.filter(pk=article_id).update(
+                published_at=every[0].published_at, unpublished_at=every[-1].live_until
+            )
+            continue
+        # Live or scheduled (and a later update), or else expired: its last window.
+        live, later = (windows[0], windows[1] if len(windows) > 1 else None) if windows else (every[-1], None)
         fields = dict(
-            live_revision_id=live.revision_id, live_from=live.live_from,
+            live_revision_id=live.revision_id,
+            live_from=live.live_from,
             live_until=None if later is not None else live.live_until,
-            live_slug=live.slug, live_desk_id=live.desk_id, live_source_id=live.source_id, live_card=live.card,
-            published_at=live.published_at, public_updated_at=live.updated_at,
-            search_title=live.search_title, search_summary=live.search_summary, search_body=live.search_body,
-            next_revision_id=later.revision_id if later else None, next_from=later.live_from if later else None,
+            live_slug=live.slug,
+            live_desk_id=live.desk_id,
+            live_source_id=live.source_id,
+            live_card=live.card,
+            published_at=live.published_at,
+            public_updated_at=live.updated_at,
+            search_title=live.search_title,
+            search_summary=live.search_summary,
+            search_body=live.search_body,
+            next_revision_id=later.revision_id if later else None,
+            next_from=later.live_from if later else None,
             next_until=later.live_until if later else None,
         )
         Article.objects.filter(pk=article_id).update(**fields)
@@ -187,6 +276,9 @@ def constrain(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     table = schema_editor.quote_name(apps.get_model("articles", "Publication")._meta.db_table)
+    # The rows just copied leave deferred foreign-key checks pending, and PostgreSQL alters no
+    # table with pending trigger events: run the checks now.
+    schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     schema_editor.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
     window = "tstzrange(live_from, live_until, '[)')"
     schema_editor.execute(
