@@ -1,6 +1,7 @@
 """The readers' side as a whole: every door to the stories (pages, search, feeds, sitemaps,
-API) shows live stories only, as their approved revision, with their attribution; images,
-lasting addresses, and query counts that do not grow with the number of stories."""
+API) shows current publications only (Publication.objects.current()), as their approved
+revision, with their attribution; images, lasting addresses, and query counts that do not
+grow with the number of stories."""
 
 import json
 import os
@@ -23,7 +24,7 @@ from django.utils import timezone
 from PIL import Image
 
 from articles import workflow
-from articles.models import Article, KeyFact, LiveTag, Section
+from articles.models import Article, KeyFact, Publication, PublicationTag, Section
 from tests.factories import make_article, make_desk, make_source, make_user, publish
 
 pytestmark = pytest.mark.django_db
@@ -89,10 +90,19 @@ def edit_working_copy(article: Article, **fields) -> None:
     workflow.article_saved(article=article, user=make_user("Editors"))
 
 
+def published(article: Article) -> Publication:
+    """The story's publication readers see now."""
+    return Publication.objects.current().get(article=article)
+
+
 def set_published_at(article: Article, when: datetime) -> None:
-    """Move a story's first publication, with the copy its live tags keep (LiveTag)."""
-    Article.objects.filter(pk=article.pk).update(published_at=when)
-    LiveTag.objects.filter(article=article).update(published_at=when)
+    """Move a story's first publication: on its publications, their cards and the copy their
+    tags keep (PublicationTag)."""
+    for publication in Publication.objects.filter(article=article):
+        publication.published_at = when
+        publication.card = {**publication.card, "published_at": when.isoformat()}
+        publication.save(update_fields=["published_at", "card"])
+    PublicationTag.objects.filter(publication__article=article).update(published_at=when)
 
 
 # 1. Every door shows live stories only
@@ -110,7 +120,8 @@ def _in_review(**fields) -> Article:
 
 def _archived(**fields) -> Article:
     article = make_article(**fields)
-    workflow.article_unpublish(article=article, user=make_user("Moderators"), reason="The source withdrew it.")
+    with time_machine.travel(timezone.now() + timedelta(minutes=1), tick=False):  # live a minute, then taken down
+        workflow.article_unpublish(article=article, user=make_user("Moderators"), reason="The source withdrew it.")
     return article
 
 
@@ -132,6 +143,7 @@ def newsroom():
         shared = {"desk": desk, "tags": ["marsupials"]}
         live = make_article(title=f"{WORD} live story", **shared)
         others = {state: build(title=f"{WORD} {state} story", **shared) for state, build in NOT_LIVE.items()}
+    with time_machine.travel(START + timedelta(minutes=1), tick=False):  # the archived one was taken down then
         assert set(Article.objects.live()) == {live, others["expired"]}  # expiry, not something else, hides it
     with time_machine.travel(START + timedelta(hours=2), tick=False):
         assert Article.objects.live().get() == live
@@ -174,6 +186,16 @@ def test_api_detail_answers_for_live_stories_only(client, newsroom, state):
     assert response.status_code == (200 if state == "live" else 404)
     if state != "live":
         assert response.json() == {"error": "No live story with this slug."}
+
+
+@pytest.mark.parametrize("state", ["live", *NOT_LIVE])
+def test_story_page_answers_for_current_publications_only(client, newsroom, state):
+    """Never live: 404. Live once and no longer (taken down, or its end time passed): 410."""
+    article = newsroom["live"] if state == "live" else newsroom["others"][state]
+    response = client.get(f"/articles/{article.slug}/")
+    expected = {"live": 200, "archived": 410, "expired": 410}.get(state, 404)
+    assert response.status_code == expected
+    assert (article.title in text_of(response)) == (state == "live")
 
 
 # 2. Readers see the approved revision, not later edits
@@ -247,7 +269,7 @@ def test_unapproved_desk_and_tag_changes_do_not_move_a_live_story(client):
 
 
 def test_tag_lists_order_stories_by_first_publication_even_when_tagged_later(client):
-    """A tag's page, feed and API list walk the tag's own index (LiveTag): a story given the
+    """A tag's page, feed and API list walk the tag's own index (PublicationTag): a story given the
     tag in a later update keeps its place by its first publication, not by the update."""
     now = timezone.now()
     with time_machine.travel(now - timedelta(days=2), tick=False):
@@ -262,7 +284,7 @@ def test_tag_lists_order_stories_by_first_publication_even_when_tagged_later(cli
     assert re.findall(r'<h2 class="card__title"><a href="[^"]+">([^<]+)</a></h2>', page) == expected
     assert [entry.title for entry in parsed_feed(client.get("/feeds/tags/kelp/rss/")).entries] == expected
     assert [story["title"] for story in client.get("/api/articles/?tag=kelp").json()["results"]] == expected
-    assert older.published_at < newer.published_at < older.live_from
+    assert published(older).published_at < published(newer).published_at < published(older).live_from
 
 
 # 3. Attribution travels with the story everywhere
@@ -333,7 +355,7 @@ def test_json_ld_describes_the_news_article_and_its_source(client, credited, set
     assert data["@context"] == "https://schema.org"
     assert data["@type"] == "NewsArticle"
     assert data["headline"] == "Quokkas Return to the Island"
-    assert datetime.fromisoformat(data["datePublished"]) == credited.published_at
+    assert datetime.fromisoformat(data["datePublished"]) == published(credited).published_at
     assert data["author"] == [{"@type": "Person", "name": "Mia Chen"}]
     assert data["publisher"] == {"@type": "Organization", "name": "The Island Times"}
     assert data["keywords"] == ["islands", "marsupials"]
@@ -402,7 +424,9 @@ def test_news_sitemap_has_only_the_last_two_days(client, settings):
     news = root.find("sm:url/news:news", NS)
     assert news.findtext("news:title", namespaces=NS) == "Fresh Quokka News"
     assert news.findtext("news:publication/news:name", namespaces=NS) == "The Island Times"
-    assert datetime.fromisoformat(news.findtext("news:publication_date", namespaces=NS)) == recent.published_at
+    assert (
+        datetime.fromisoformat(news.findtext("news:publication_date", namespaces=NS)) == published(recent).published_at
+    )
 
 
 def test_robots_txt_names_both_sitemaps(client):
@@ -416,19 +440,25 @@ def test_robots_txt_names_both_sitemaps(client):
 # 6. The sitemap index pages past the per-sitemap limit
 
 
-def test_sitemap_index_paginates(client, monkeypatch):
-    from articles.sitemaps import StorySitemap
+def test_sitemap_index_pages_by_blocks_of_story_ids(client, monkeypatch):
+    """Page k+1 lists the stories with k*BLOCK <= id < (k+1)*BLOCK; as many pages as the
+    highest current story id needs (a block with no current story is an empty page)."""
+    from articles import sitemaps
 
-    monkeypatch.setattr(StorySitemap, "limit", 2)
+    monkeypatch.setattr(sitemaps, "BLOCK", 2)
     stories = [make_article(parts=False) for _ in range(5)]
-    assert sitemap_locs(client.get("/sitemap.xml"), "sitemap") == [
-        "http://testserver/sitemap-stories.xml",
-        "http://testserver/sitemap-stories.xml?p=2",
-        "http://testserver/sitemap-stories.xml?p=3",
+    workflow.article_unpublish(article=stories[1], user=make_user("Moderators"), reason="Withdrawn.")
+    live = [stories[0], *stories[2:]]
+    count = max(story.pk for story in live) // 2 + 1
+    base = "http://testserver/sitemap-stories.xml"
+    assert sitemap_locs(client.get("/sitemap.xml"), "sitemap") == [base] + [
+        f"{base}?p={p}" for p in range(2, count + 1)
     ]
-    pages = [sitemap_locs(client.get(f"/sitemap-stories.xml?p={p}")) for p in (1, 2, 3)]
-    assert [len(page) for page in pages] == [2, 2, 1]
-    assert sorted(sum(pages, [])) == sorted(f"http://testserver{a.get_absolute_url()}" for a in stories)
+    pages = {p: sitemap_locs(client.get(f"/sitemap-stories.xml?p={p}")) for p in range(1, count + 1)}
+    for story in live:
+        assert pages[story.pk // 2 + 1].count(f"http://testserver{story.get_absolute_url()}") == 1
+    assert sorted(sum(pages.values(), [])) == sorted(f"http://testserver{a.get_absolute_url()}" for a in live)
+    assert client.get(f"/sitemap-stories.xml?p={count + 1}").status_code == 404
 
 
 # 7. The JSON API
@@ -447,7 +477,7 @@ def test_api_list_is_paginated(client):
         page = client.get(url).json()
         seen += [story["slug"] for story in page["results"]]
         url = page["next"]
-    assert sorted(seen) == sorted(Article.objects.live().values_list("live_slug", flat=True))
+    assert sorted(seen) == sorted(Publication.objects.current().values_list("slug", flat=True))
     assert len(seen) == len(set(seen)) == 5
     past_the_end = client.get("/api/articles/?page_size=2&page=4")
     assert past_the_end.status_code == 404 and "past the last page" in past_the_end.json()["error"]
@@ -541,8 +571,8 @@ def test_api_detail_returns_the_whole_story(client):
     assert body["tags"] == ["coral", "reefs"]
     assert body["desk"] == {"name": "Climate", "slug": "climate"}
     assert body["byline"] == "Sam Ortiz"
-    assert datetime.fromisoformat(body["published_at"]) == article.published_at
-    assert datetime.fromisoformat(body["updated_at"]) == article.published_at
+    assert datetime.fromisoformat(body["published_at"]) == published(article).published_at
+    assert datetime.fromisoformat(body["updated_at"]) == published(article).published_at
     assert body["image"] is None
 
 
@@ -674,7 +704,7 @@ def test_search_documents_are_kept_in_their_rows_on_postgres():
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT attstorage FROM pg_attribute WHERE attrelid = %s::regclass AND attname = 'search_document'",
-            [Article._meta.db_table],
+            [Publication._meta.db_table],
         )
         assert cursor.fetchone() == ("m",)
 
@@ -721,21 +751,24 @@ def wallaby_reports(n: int, desk, source) -> list[Article]:
 
 
 # The fewest queries a cold read of each door needs (no margin), the same for 3 stories as
-# for 33: one looks up the next scheduled change, the rest are the view's own (a story page
-# reads its revision only when its rendered parts are not kept yet).
+# for 33: one reads the publication generation and the next window boundary (the page
+# cache), the rest are the view's own (a story page reads its revision only when its
+# rendered parts are not kept yet). No door reads more than its page of publications.
 QUERIES = {
     "front page": ("/", 3),
     "desk page": ("/desks/outback/", 4),
     "tag page": ("/tags/wallabies/", 4),
     "archive month": ("{archive}", 3),
+    "archive index": ("/archive/", 3),  # one look-up per month, and one to find there is no older month
     "search": ("/search/?q=wallaby", 3),
-    "RSS": ("/feeds/rss/", 3),
-    "Atom": ("/feeds/atom/", 3),
-    "tag RSS": ("/feeds/tags/wallabies/rss/", 4),
-    "desk Atom": ("/feeds/desks/outback/atom/", 4),
-    "sitemap": ("/sitemap-stories.xml", 3),
+    "RSS": ("/feeds/rss/", 2),
+    "Atom": ("/feeds/atom/", 2),
+    "tag RSS": ("/feeds/tags/wallabies/rss/", 3),
+    "desk Atom": ("/feeds/desks/outback/atom/", 3),
+    "sitemap index": ("/sitemap.xml", 2),
+    "sitemap": ("/sitemap-stories.xml", 2),
     "news sitemap": ("/sitemap-news.xml", 3),
-    "API list": ("/api/articles/", 3),
+    "API list": ("/api/articles/", 2),
     "API detail": ("/api/articles/{slug}/", 2),
     "story page": ("/articles/{slug}/", 3),
 }
@@ -746,13 +779,55 @@ def test_query_count_does_not_grow_with_stories(client, django_assert_max_num_qu
     desk, source = make_desk(name="Outback", slug="outback"), make_source()
     first = wallaby_reports(3, desk, source)[0]
     template, most = QUERIES[door]
-    url = template.format(slug=first.slug, archive=f"/archive/{first.published_at.year}/{first.published_at.month}/")
+    month = published(first).published_at
+    url = template.format(slug=first.slug, archive=f"/archive/{month.year}/{month.month}/")
     for more in (0, 30):
         wallaby_reports(more, desk, source)
         for kept in caches.all():
             kept.clear()  # a cold read: nothing cached, no rendered piece kept
         with django_assert_max_num_queries(most):
             assert client.get(url).status_code == 200
+
+
+def test_archive_and_sitemap_indexes_do_not_grow_with_stories(client, django_assert_max_num_queries):
+    """The archive index costs a look-up per month (not a read of every story) and the
+    sitemap index one look-up (the highest story id): 3 stories or 30 over the same three
+    months, the same queries. The archive index lists the months newest first, no counts."""
+    months = [datetime(2026, m, 12, 9, 0, tzinfo=UTC) for m in (1, 3, 4)]
+    later = datetime(2026, 5, 1, tzinfo=UTC)
+    for many in (1, 10):
+        for month in months:
+            for _ in range(many):
+                with time_machine.travel(month, tick=False):
+                    make_article(parts=False)
+        with time_machine.travel(later, tick=False):
+            for kept in caches.all():
+                kept.clear()
+            with django_assert_max_num_queries(1 + len(months) + 1):
+                archive = client.get("/archive/")
+            with django_assert_max_num_queries(2):
+                assert client.get("/sitemap.xml").status_code == 200
+        listed = re.findall(r'href="/archive/(\d+)/(\d+)/"', text_of(archive))
+        assert listed == [("2026", "4"), ("2026", "3"), ("2026", "1")]
+        assert "stories)" not in text_of(archive) and "story)" not in text_of(archive)
+
+
+def test_archive_index_lists_months_of_current_publications_only(client):
+    """A month whose only stories are scheduled, ended, unpublished or drafts is not listed."""
+    with time_machine.travel(datetime(2026, 1, 5, tzinfo=UTC), tick=False):
+        make_article(title="January, live")
+        make_article(title="January, ends", expires_at=datetime(2026, 1, 6, tzinfo=UTC))
+    with time_machine.travel(datetime(2026, 2, 5, tzinfo=UTC), tick=False):
+        ended = make_article(title="February, ended")
+        make_article(title="February, expired", expires_at=datetime(2026, 2, 6, tzinfo=UTC))
+    with time_machine.travel(datetime(2026, 2, 6, tzinfo=UTC), tick=False):
+        workflow.article_unpublish(article=ended, user=make_user("Moderators"), reason="Withdrawn.")
+    with time_machine.travel(datetime(2026, 3, 5, tzinfo=UTC), tick=False):
+        make_article(title="March, draft", published=False)
+        make_article(title="April, scheduled", go_live_at=datetime(2026, 4, 20, tzinfo=UTC))
+    with time_machine.travel(datetime(2026, 4, 10, tzinfo=UTC), tick=False):
+        page = text_of(client.get("/archive/"))
+    assert re.findall(r'href="/archive/(\d+)/(\d+)/"', page) == [("2026", "1")]
 
 
 # 10. Hero images: renditions made once, upright, without metadata
@@ -781,7 +856,7 @@ def pictured():
 
 
 def renditions_of(article: Article) -> list[dict]:
-    return article.live_revision.data["image"]["renditions"]
+    return published(article).renditions
 
 
 def test_renditions_are_webp_and_jpeg_upright_and_without_metadata(pictured):
@@ -853,7 +928,7 @@ def test_renditions_are_made_once(pictured, media_root):
     edit_working_copy(pictured, title="Sideways Camera Story, Updated")
     publish(pictured)
     second = renditions_of(pictured)
-    assert pictured.live_revision.data["title"] == "Sideways Camera Story, Updated"
+    assert published(pictured).revision.data["title"] == "Sideways Camera Story, Updated"
     assert second == first
     assert {name: Path(default_storage.path(name)).stat().st_mtime_ns for name in stamps} == stamps
     assert rendition_files(media_root) == files_before
