@@ -7,6 +7,7 @@ rendered by a template) is kept in the "fragments" cache under the publication's
 language: a publication never changes what it shows, so a kept description is never stale.
 """
 
+from io import StringIO
 from types import SimpleNamespace
 
 from django.contrib.syndication.views import Feed
@@ -14,7 +15,7 @@ from django.core.cache import caches
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.feedgenerator import Atom1Feed
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from django.utils.translation import get_language
 
 from articles import links
@@ -25,12 +26,31 @@ from articles.views import current, current_tag_or_404, listed, newest_first, ta
 FEED_SIZE = 30
 
 
+class WrittenWhole:
+    """A feed generator that hands the response its XML in one piece: written straight into
+    the response, a feed went out as some 1,200 small writes."""
+
+    def write(self, outfile, encoding):
+        whole = StringIO()
+        super().write(whole, encoding)
+        outfile.write(whole.getvalue())
+
+
+class RssFeed(WrittenWhole, Rss201rev2Feed):
+    pass
+
+
+class AtomFeed(WrittenWhole, Atom1Feed):
+    pass
+
+
 class StoryFeed(Feed):
     """The latest stories, as RSS 2.0."""
 
     title = "Newsroom: latest stories"
     description = "The latest stories, each with its source's credit."
     item_template = "articles/feed_item.html"
+    feed_type = RssFeed
 
     def link(self, obj=None):
         return reverse("articles:front")
@@ -86,7 +106,7 @@ def feed_item(publication_id: int, card: dict) -> SimpleNamespace:
 
 
 class AtomStoryFeed(StoryFeed):
-    feed_type = Atom1Feed
+    feed_type = AtomFeed
     subtitle = StoryFeed.description
 
 
@@ -119,10 +139,10 @@ class TagFeed(StoryFeed):
 
 
 class AtomDeskFeed(DeskFeed):
-    feed_type = Atom1Feed
+    feed_type = AtomFeed
     subtitle = StoryFeed.description
 
 
 class AtomTagFeed(TagFeed):
-    feed_type = Atom1Feed
+    feed_type = AtomFeed
     subtitle = StoryFeed.description

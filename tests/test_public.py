@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 import pytest
 from django.utils import timezone
 
-from articles.models import Article, Point, Section
+from articles.models import Point, Publication, Section
 from tests.factories import make_article, make_desk, make_source, make_user, publish
 
 pytestmark = pytest.mark.django_db
@@ -166,14 +166,15 @@ NOT_LIVE = {
 
 
 @pytest.mark.parametrize("state", NOT_LIVE)
-def test_stories_not_live_are_404_for_readers(client, state):
+def test_stories_not_live_are_404_or_410_for_readers(client, state):
     import time
 
     article = NOT_LIVE[state]()
     if state == "expired":
         time.sleep(0.25)
-    # An unpublished story's address answers 410 Gone; the others were never public: 404.
-    assert client.get(f"/articles/{article.slug}/").status_code == (410 if state == "archived" else 404)
+    # A story readers had (unpublished, or past its end time) answers 410 Gone; the others
+    # were never public: 404.
+    assert client.get(f"/articles/{article.slug}/").status_code == (410 if state in ("archived", "expired") else 404)
     assert article.title not in client.get("/").content.decode()
 
 
@@ -218,7 +219,7 @@ def test_front_page_is_paginated_newest_first(client):
     now = timezone.now()
     for i in range(FRONT_PAGE_SIZE + 3):
         article = make_article(title=f"Story {i:02d}", parts=False)
-        Article.objects.filter(pk=article.pk).update(published_at=now - timedelta(minutes=i))
+        Publication.objects.filter(article=article).update(published_at=now - timedelta(minutes=i))
     first = client.get("/").content.decode()
     second = client.get("/?page=2").content.decode()
     assert first.index("Story 00") < first.index("Story 01")
