@@ -191,6 +191,17 @@ class Article(models.Model):
         return publication.revision if publication else None
 
     @property
+    def live_revision_id(self):
+        publication = self.publication
+        return publication.revision_id if publication else None
+
+    @property
+    def live_slug(self):
+        """The address readers reach the approved version at (None before approval)."""
+        publication = self.publication
+        return publication.slug if publication else None
+
+    @property
     def publication_state(self):
         """Where the story stands with readers (articles.publications.State)."""
         from articles.publications import state_of

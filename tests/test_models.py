@@ -6,7 +6,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from articles.models import Article, KeyFact, Point, Section, Take, TakePoint
+from articles.models import Article, KeyFact, Point, Publication, Section, Take, TakePoint
 from tests.factories import make_article
 
 pytestmark = pytest.mark.django_db
@@ -81,7 +81,10 @@ def test_live_means_an_approved_revision_whose_time_has_come():
     make_article(published=False)
     make_article(go_live_at=timezone.now() + timedelta(hours=1))
     expired = make_article()
-    Article.objects.filter(pk=expired.pk).update(live_until=timezone.now() - timedelta(seconds=1))
+    now = timezone.now()
+    Publication.objects.filter(article=expired).update(
+        live_from=now - timedelta(hours=1), live_until=now - timedelta(seconds=1)
+    )
     unpublished = make_article()
     workflow.article_unpublish(article=unpublished, user=make_user("Moderators"), reason="Legal hold.")
     assert list(Article.objects.live()) == [live]

@@ -31,7 +31,7 @@ from django.test import Client
 from django.utils import timezone
 
 from articles import workflow
-from articles.models import Article, Desk, Revision, Source, Transition
+from articles.models import Article, Desk, Publication, Revision, Source, Transition
 from articles.previews import SALT, preview_token, preview_url
 from tests.factories import make_article, make_desk, make_source, make_user, story_text
 from tests.formdata import form_fields
@@ -132,13 +132,14 @@ def fingerprint(article: Article):
     """Everything a door could change about a story (None once it is deleted)."""
     row = (
         Article.objects.filter(pk=article.pk)
-        .values("status", "version", "title", "live_revision_id", "submitted_by_id", "updated_by_id")
+        .values("status", "version", "title", "submitted_by_id", "updated_by_id")
         .first()
     )
     if row is None:
         return None
     return (
         *row.values(),
+        list(Publication.objects.filter(article=article).values_list("revision_id", "live_from", "live_until")),
         Revision.objects.filter(article=article).count(),
         Transition.objects.filter(article=article).count(),
     )
@@ -463,7 +464,8 @@ def test_change_form_cannot_set_the_workflow_fields(client, actor):
     response = client.post(change_url(article), data)
     assert response.status_code == 302
     after = reload(article)
-    assert (after.status, after.live_revision_id, after.live_slug, after.submitted_by_id, after.published_at) == (
+    assert not Publication.objects.filter(article=article).exists()
+    assert (after.status, after.live_revision_id, after.live_slug, after.submitted_by_id, after.publication) == (
         DRAFT,
         None,
         None,

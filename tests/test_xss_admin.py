@@ -760,7 +760,7 @@ def test_hand_picked_payloads_through_the_admin_render_inert(editor_client, mode
     note = pack(HAND_PICKED, 500, 30)
     transition(moderator_client, article, "approve", follow=False, change_kind="correction", change_note=note)
     article.refresh_from_db()
-    assert article.live_revision.data["changes"][-1]["note"] == note
+    assert article.publication.changes[-1]["note"] == note
 
     for i, story in enumerate(articles, start=1):
         check_admin_article(pages, editor_client, story, f"hand-picked {i}", change_page=story is article)

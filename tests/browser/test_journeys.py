@@ -212,7 +212,7 @@ def test_moderator_requests_changes_then_schedules_and_publishes(page, live_serv
     expect(page.locator(".workflow-state .status-badge")).to_have_text("Scheduled")
     story.refresh_from_db()
     assert story.status == Article.Status.PUBLISHED
-    assert story.live_from == go_live and story.is_scheduled and not story.is_live
+    assert story.publication.live_from == go_live and story.is_scheduled and not story.is_live
     assert story.live_revision.data["title"] == "Ferry Timetable Changes"
 
     # The other submission is approved now.
