@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from django.core.mail.backends.base import BaseEmailBackend
 from django.tasks.backends.base import BaseTaskBackend
+from django.utils import timezone
 
 from articles import workflow
-from articles.models import Article
+from articles.models import Article, Publication
 from articles.storyformat import StoryFormatError, parse
 from tests.factories import make_article, make_desk, make_user, story_text
 from tests.formdata import form_fields
@@ -35,7 +36,7 @@ def listed():
 
 
 def list_addresses(article) -> list[str]:
-    month = article.published_at
+    month = timezone.localtime(Publication.objects.current().get(article=article).published_at)
     return ["/", "/desks/harbour-desk/", "/tags/harbour/", f"/archive/{month:%Y}/{month.month}/", "/search/?q=harbour"]
 
 

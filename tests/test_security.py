@@ -198,7 +198,7 @@ def test_with_the_cache_down_the_site_still_serves_and_publishes(client):
     article = make_article(title="Cache Outage Story")
     dead_redis = {
         "default": {
-            "BACKEND": "newsroom.cache.PooledRedisCache",
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": "redis://127.0.0.1:1/0",
             "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
         },
