@@ -225,7 +225,10 @@ def _public_params_at(urlconf: str, path: str):
 
 
 def _fresh(stored, now: datetime) -> bool:
-    """Whether a stored (generation, valid_until, response) may still be served."""
+    """Whether a stored (generation, valid_until, response) may still be served. Anything else
+    under a page's key (an entry an older release left in a shared Redis) is a miss."""
+    if not (isinstance(stored, tuple) and len(stored) == 3):
+        return False
     kept_generation, valid_until, _ = stored
     return (valid_until is None or now < valid_until) and kept_generation == generation()
 

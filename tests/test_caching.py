@@ -126,6 +126,13 @@ def test_a_page_is_served_again_only_while_its_generation_holds(client):
     assert len(queries) > 1  # built again
 
 
+def test_an_entry_left_by_an_older_release_is_a_miss_not_an_error(client, rf):
+    url = make_article(title="Numbat Walk").get_absolute_url()
+    cache.set(caching.page_key(rf.get(url), params=()), (1, "an old (generation, response) pair"))
+    response = client.get(url)
+    assert response.status_code == 200 and "Numbat Walk" in response.content.decode()
+
+
 def test_a_missing_generation_reads_as_zero_and_is_not_written_by_a_reader(client):
     PublicationGeneration.objects.all().delete()
     assert caching.generation() == 0
