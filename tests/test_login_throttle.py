@@ -75,7 +75,7 @@ def throttle(request, db, settings):
         request.getfixturevalue("redis_db").flushdb()
         settings.CACHES = {
             **settings.CACHES,
-            "default": {"BACKEND": "newsroom.cache.PooledRedisCache", "LOCATION": REDIS_URL},
+            "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
         }
     return request.param
 
@@ -234,7 +234,7 @@ def test_with_the_cache_down_signing_in_still_works_and_says_so_in_the_log(db, c
     make_user("Editors", username="reporter")
     dead_redis = {
         "default": {
-            "BACKEND": "newsroom.cache.PooledRedisCache",
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": "redis://127.0.0.1:1/0",
             "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
         },
