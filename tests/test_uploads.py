@@ -16,7 +16,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import EpsImagePlugin, Image, ImageFile
 
-from articles import live
+from articles import images
 from articles.images import make_renditions
 from articles.uploads import clean_hero_image
 from tests.factories import make_article, make_source, make_user
@@ -180,8 +180,8 @@ def test_renditions_never_open_an_eps_file_in_storage(ghostscript_marker):
 
 def test_a_story_whose_stored_image_is_eps_cannot_go_live_but_gets_a_message(ghostscript_marker):
     name = default_storage.save("hero/planted.jpg", ContentFile(EPS))
-    with pytest.raises(live.ImageUnreadable, match=NOT_ACCEPTED):
-        live.prepare_snapshot({"image": {"name": name}})
+    with pytest.raises(images.ImageUnreadable, match=NOT_ACCEPTED):
+        images.snapshot_renditions({"image": {"name": name}})
     assert not ghostscript_marker.exists()
 
 
