@@ -97,9 +97,9 @@ def _not_current(request, slug):
     names the story. If that story is current under another address, a permanent redirect
     there; if it is not current at all, 410 Gone. Addresses from before publications are in
     SlugRedirect, answered the same way; anything else is 404. At most three queries."""
-    now = timezone.now()
     now_at = Subquery(current().filter(article_id=OuterRef("article_id")).values("slug")[:1])
-    started = Publication.objects.filter(live_from__lte=now)  # live once, or now
+    # Publications that have started (live now or once): not the live condition, the history.
+    started = Publication.objects.filter(live_from__lte=timezone.now())
     history = started.filter(slug=slug).order_by("-live_from").annotate(now_at=now_at)
     named = history.values_list("now_at", flat=True)[:1]
     if not named:
@@ -158,19 +158,13 @@ def archive_months() -> list[datetime]:
     first. Each month is one index look-up: the newest publication before a cursor, then the
     cursor moves to the start of that publication's month. So the cost grows with the number
     of months, not with the number of stories (grouping every story by month read them all)."""
-    months, cursor = [], timezone.now()
+    months, before = [], newest_first(current())
     while True:
-        newest = (
-            current()
-            .filter(published_at__lt=cursor)
-            .order_by("-published_at", "-id")
-            .values_list("published_at", flat=True)
-            .first()
-        )
+        newest = before.values_list("published_at", flat=True).first()
         if newest is None:
             return months
-        cursor = _month_start(newest)
-        months.append(cursor)
+        months.append(_month_start(newest))
+        before = newest_first(current().filter(published_at__lt=months[-1]))
 
 
 def archive_index(request):
