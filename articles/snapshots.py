@@ -5,6 +5,7 @@ turns one back into attribute-style objects that the public template reads.
 """
 
 from types import SimpleNamespace
+from typing import NotRequired, TypedDict
 
 from django.core.files.storage import default_storage
 from django.utils.text import Truncator
@@ -19,7 +20,85 @@ SNAPSHOT_VERSION = 1
 DESCRIPTION_WORDS = 40
 
 
-def article_snapshot(article: Article) -> dict:
+# The shape of a snapshot: a story's content and nothing derived from it. What a version
+# gets when it goes live (image renditions, dated notices, public dates) is kept on its
+# Publication, so comparing two snapshots ("unpublished changes") compares content only.
+
+
+class Named(TypedDict):
+    name: str
+    slug: str
+
+
+class SourceCredit(TypedDict):
+    name: str
+    site: str
+    credit: str
+
+
+class ImageRef(TypedDict):
+    name: str
+    width: int | None
+    height: int | None
+
+
+class Fact(TypedDict):
+    label: str
+    text: str
+
+
+class SectionData(TypedDict):
+    heading: str
+    body: str
+    body_html: str
+    points_heading: str
+    points: list[Fact]
+
+
+class TakePointData(TypedDict):
+    kind: str
+    text: str
+
+
+class TakeData(TypedDict):
+    title: str
+    points: list[TakePointData]
+
+
+class Snapshot(TypedDict):
+    v: int
+    title: str
+    slug: str
+    lede: str
+    lede_html: str
+    lede_text: NotRequired[str]  # absent from snapshots written before it was added
+    byline: str
+    desk: Named | None
+    tags: list[Named]
+    image: ImageRef | None
+    image_alt: str
+    image_credit: str
+    source: SourceCredit | None
+    original_url: str
+    key_facts_heading: str
+    key_facts: list[Fact]
+    sections: list[SectionData]
+    take: TakeData | None
+
+
+def snapshot_content(data: dict) -> dict:
+    """The content of a stored snapshot: the Snapshot fields only (not its format version),
+    the image as an ImageRef. Approval revisions written before publications also carried
+    renditions, dated notices and public dates; they are derived, and left out here."""
+    content = {key: data.get(key) for key in Snapshot.__annotations__ if key != "v"}
+    if content["image"]:
+        content["image"] = {key: content["image"].get(key) for key in ImageRef.__annotations__}
+    if content["lede_text"] is None:
+        content["lede_text"] = html_to_text(data["lede_html"])
+    return content
+
+
+def article_snapshot(article: Article) -> Snapshot:
     """Everything readers would see of the working copy, as plain JSON-ready data."""
     take = article.take if _has_take(article) else None
     return snapshot_data(
@@ -31,7 +110,7 @@ def article_snapshot(article: Article) -> dict:
     )
 
 
-def snapshot_data(article: Article, *, key_facts, sections, take, tags) -> dict:
+def snapshot_data(article: Article, *, key_facts, sections, take, tags) -> Snapshot:
     """The snapshot of an article and its parts given in memory (no queries but desk/source)."""
     image = None
     if article.image:

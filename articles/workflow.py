@@ -23,7 +23,7 @@ from django.utils import timezone
 from articles import attribution, notifications, publications
 from articles.images import ImageUnreadable, snapshot_renditions
 from articles.models import Article, ArticleStatus, Revision, Transition
-from articles.snapshots import article_snapshot
+from articles.snapshots import article_snapshot, snapshot_content
 
 DRAFT, IN_REVIEW, PUBLISHED, ARCHIVED = (
     ArticleStatus.DRAFT,
@@ -430,23 +430,13 @@ def _revision_create(article: Article, *, user, kind: str, data: dict, note: str
     return Revision.objects.create(article=article, number=number, kind=kind, created_by=user, data=data, note=note)
 
 
-CONTENT_IGNORED = {"changes", "published_at", "updated_at", "v"}
 # The revisions that change a working copy's content (an approval only copies it).
 CONTENT_KINDS = (Revision.Kind.SAVE, Revision.Kind.IMPORT, Revision.Kind.RESTORE)
 
 
-def _content(data: dict) -> dict:
-    content = {k: v for k, v in data.items() if k not in CONTENT_IGNORED}
-    if content.get("image"):
-        # Approval revisions written before publications carried the image's renditions; they
-        # are derived, not content (renditions now live on the Publication).
-        content["image"] = {k: v for k, v in content["image"].items() if k != "renditions"}
-    return content
-
-
 def same_content(a: dict, b: dict) -> bool:
     """Whether two snapshots carry the same story, ignoring publication bookkeeping."""
-    return _content(a) == _content(b)
+    return snapshot_content(a) == snapshot_content(b)
 
 
 def article_saved(
