@@ -30,7 +30,8 @@ from typing import NamedTuple
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import connection
 from django.http import QueryDict
 from django.urls import Resolver404, get_urlconf, resolve
@@ -75,7 +76,7 @@ def _next_boundaries(now: datetime):
     (publication_from_idx, publication_until_idx)."""
     from articles.models import Publication
 
-    starts = Publication.objects.filter(live_from__gt=now).order_by("live_from").values("live_from")[:1]
+    starts = Publication.objects.scheduled(now).order_by("live_from").values("live_from")[:1]
     ends = Publication.objects.filter(live_until__gt=now).order_by("live_until").values("live_until")[:1]
     return starts, ends
 
@@ -119,6 +120,49 @@ def generation() -> int:
     return row[0] if row else 0
 
 
+# The generation in a shared cache -----------------------------------------------------------
+#
+# With Redis, every process reads the generation from the cache in the same round trip as the
+# page, instead of from the database (on PostgreSQL the query, with the pool's checkout, was
+# most of a hit: `make bench`, docs/caching.md). The database row stays the truth: the cache
+# holds its value for at most GENERATION_SECONDS, and a publishing process writes the new value
+# there the moment its transaction commits. If that write fails (the cache blinked just then),
+# the old value is served until it runs out: a change can then show up to GENERATION_SECONDS
+# late, never later. Process memory (LocMemCache, the default set-up) is not shared, so
+# there the database row is read on every hit.
+
+GENERATION_KEY = "newsroom:generation"
+GENERATION_SECONDS = 5
+
+
+def shared_generation() -> bool:
+    """Whether the page cache is shared by every process, so it can carry the generation."""
+    return not isinstance(caches["default"], LocMemCache)
+
+
+def generation_changed() -> None:
+    """After a commit that moved the generation: put the new value in the shared cache."""
+    if not shared_generation():
+        return
+    try:
+        cache.set(GENERATION_KEY, generation(), timeout=GENERATION_SECONDS)
+    except Exception as error:  # noqa: BLE001 - the publication itself stands; the old value runs out
+        logger.error("cache unavailable, the new generation is seen within %s s: %s", GENERATION_SECONDS, error)
+
+
+def _cached_generation(found) -> int:
+    """The generation as the shared cache has it (`found`), or else read and put there (add: a
+    publisher's newer value written meanwhile is never replaced by this older one)."""
+    if found is not None:
+        return found
+    value = generation()
+    try:
+        cache.add(GENERATION_KEY, value, timeout=GENERATION_SECONDS)
+    except Exception as error:  # noqa: BLE001 - read from the database again next time
+        logger.warning("cache unavailable: %s", error)
+    return value
+
+
 def state(now: datetime | None = None) -> State:
     """The generation and the next window boundary after `now`, in one query."""
     value, start, end = _run(_statements(connection.vendor)[1], now or timezone.now())
@@ -151,6 +195,24 @@ def story_deleted(*, instance, **kwargs) -> None:
     from articles.publications import generation_move
 
     if instance.pk is not None and instance.publications.exists():
+        generation_move()
+
+
+def listing_deleted(*, sender, instance, **kwargs) -> None:
+    """Move the generation when a tag, desk or source that publications list under is deleted
+    (pre_delete, in the delete's transaction): its page and feeds go, and filters change."""
+    from taggit.models import Tag
+
+    from articles.models import Publication, PublicationTag
+    from articles.publications import generation_move
+
+    if instance.pk is None:
+        return
+    if sender is Tag:
+        used = PublicationTag.objects.filter(tag_id=instance.pk)
+    else:
+        used = Publication.objects.filter(**{sender._meta.model_name: instance.pk})
+    if used.exists():
         generation_move()
 
 
@@ -224,13 +286,14 @@ def _public_params_at(urlconf: str, path: str):
 # The middleware ----------------------------------------------------------------------------------
 
 
-def _fresh(stored, now: datetime) -> bool:
-    """Whether a stored (generation, valid_until, response) may still be served. Anything else
-    under a page's key (an entry an older release left in a shared Redis) is a miss."""
+def _fresh(stored, now: datetime, current=generation) -> bool:
+    """Whether a stored (generation, valid_until, response) may still be served, `current()`
+    giving the generation now. Anything else under a page's key (an entry an older release
+    left in a shared Redis) is a miss."""
     if not (isinstance(stored, tuple) and len(stored) == 3):
         return False
     kept_generation, valid_until, _ = stored
-    return (valid_until is None or now < valid_until) and kept_generation == generation()
+    return (valid_until is None or now < valid_until) and kept_generation == current()
 
 
 def _timeout(valid_until: datetime | None, now: datetime) -> int:
@@ -260,10 +323,14 @@ class PublicPageCacheMiddleware:
             return self.get_response(request)
         key, now = page_key(request, params), timezone.now()
         try:
-            stored = _safely(cache.get, key)
+            if shared_generation():  # the page and the generation in one round trip
+                found = _safely(cache.get_many, [key, GENERATION_KEY])
+                stored, current = found.get(key), lambda: _cached_generation(found.get(GENERATION_KEY))
+            else:
+                stored, current = _safely(cache.get, key), generation
         except CacheDown:
             return self.get_response(request)  # the cache degrades; content does not
-        if stored is not None and _fresh(stored, now):
+        if stored is not None and _fresh(stored, now, current):
             response = stored[2]
             return get_conditional_response(request, etag=response.get("ETag"), response=response)
         built_in = state(now)  # read before the page is built: see the module's docstring

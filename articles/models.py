@@ -252,6 +252,11 @@ class PublicationQuerySet(models.QuerySet):
         """Publications whose window has not opened yet."""
         return self.filter(live_from__gt=at or timezone.now())
 
+    def started(self, at=None):
+        """Publications whose window has opened (live now, or ended since): a story's history
+        as readers saw it, for old addresses (redirect or 410)."""
+        return self.filter(live_from__lte=at or timezone.now())
+
     def current_or_scheduled(self, at=None):
         """Publications whose window has not closed: now live, or live later."""
         return self.filter(Q(live_until__isnull=True) | Q(live_until__gt=at or timezone.now()))

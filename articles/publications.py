@@ -151,8 +151,11 @@ def take_down(article: Article) -> bool:
 def generation_move() -> None:
     """Move the publication generation on, inside the caller's transaction: pages cached
     before are not served once it commits, in any process (articles.caching)."""
+    from articles.caching import generation_changed
+
     if not PublicationGeneration.objects.filter(pk=1).update(value=F("value") + 1):
         PublicationGeneration.objects.update_or_create(pk=1, defaults={"value": int(timezone.now().timestamp() * 1000)})
+    transaction.on_commit(generation_changed)  # a shared cache carries it to every process
 
 
 # What the editors' side shows of a story's publications.
@@ -226,7 +229,7 @@ def state_annotations(now: datetime | None = None) -> dict:
             open_windows.values("article").annotate(n=Count("pk")).values("n")[:1], output_field=IntegerField()
         ),
         "open_last_from": Subquery(open_windows.order_by("-live_from").values("live_from")[:1]),
-        "ever_started": Exists(windows.filter(live_from__lte=now)),
+        "ever_started": Exists(windows.started(now)),
     }
 
 

@@ -99,7 +99,7 @@ def _not_current(request, slug):
     SlugRedirect, answered the same way; anything else is 404. At most three queries."""
     now_at = Subquery(current().filter(article_id=OuterRef("article_id")).values("slug")[:1])
     # Publications that have started (live now or once): not the live condition, the history.
-    started = Publication.objects.filter(live_from__lte=timezone.now())
+    started = Publication.objects.started()
     history = started.filter(slug=slug).order_by("-live_from").annotate(now_at=now_at)
     named = history.values_list("now_at", flat=True)[:1]
     if not named:

@@ -125,6 +125,23 @@ def test_deleting_a_draft_leaves_cached_pages_alone(doomed):
     assert caching.generation() == before
 
 
+def test_deleting_a_tag_that_stories_are_listed_under_leaves_its_cached_page_at_once(client, doomed):
+    from taggit.models import Tag
+
+    assert client.get("/tags/ferries/").status_code == 200  # now cached
+    Tag.objects.get(slug="ferries").delete()
+    assert client.get("/tags/ferries/").status_code == 404
+    assert client.get("/feeds/tags/ferries/rss/").status_code == 404
+
+
+def test_deleting_an_unused_tag_leaves_cached_pages_alone(doomed):
+    from taggit.models import Tag
+
+    before = caching.generation()
+    Tag.objects.create(name="unused", slug="unused").delete()
+    assert caching.generation() == before
+
+
 # Item 9: a tag has a page and feeds only while a live story carries it -----------------------
 
 
