@@ -275,7 +275,7 @@ class Publication(models.Model):
 
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="publications")
     revision = models.OneToOneField("Revision", on_delete=models.CASCADE, related_name="publication")
-    slug = models.SlugField(max_length=200, db_index=False)
+    slug = models.SlugField(max_length=200)  # indexed for prefix look-ups too (LIKE, on PostgreSQL)
     desk = models.ForeignKey(Desk, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     source = models.ForeignKey(Source, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     tags = models.ManyToManyField("taggit.Tag", through="PublicationTag", blank=True, related_name="+")
