@@ -235,7 +235,9 @@ def story_save(
     data = snapshot_data(article, **parts, tags=[] if created else list(article.tags.all()))
     # This transaction holds the row (locked above, or created here): no second read.
     note = "; ".join([*notes, source_note] if source_note else notes)
-    workflow.article_saved(article=article, user=user, kind=Revision.Kind.IMPORT, data=data, locked=True, note=note)
+    workflow.article_saved(
+        article=article, user=user, kind=Revision.Kind.IMPORT, data=data, locked=True, new=created, note=note
+    )
     if publish:
         workflow.article_approve(article=article, user=user, direct=True)
     return ImportResult(article=article, created=created, source_note=source_note)

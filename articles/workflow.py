@@ -447,6 +447,7 @@ def article_saved(
     note: str = "",
     data: dict | None = None,
     locked: bool = False,
+    new: bool = False,
 ) -> Revision:
     """Record a save of the working copy: a revision, a new version number, and whether it
     now differs from what readers see. Call after the article and all its parts are written;
@@ -454,21 +455,26 @@ def article_saved(
 
     `locked`: the caller's open transaction holds the story's row, and `article` is as read
     under that lock or created in it; it is then neither read again nor given a savepoint of
-    its own (the import, per story).
+    its own (the import, per story). `new`: it was created in that transaction, so it has no
+    publication to compare with and none is looked up.
     """
+    if new and not locked:
+        raise ValueError("article_saved(new=True) is for a story created in the caller's transaction (locked=True).")
     if locked:
         if not transaction.get_connection().in_atomic_block:
             raise transaction.TransactionManagementError("article_saved(locked=True) needs the caller's transaction.")
-        return _record_save(current=article, article=article, user=user, kind=kind, note=note, data=data)
+        return _record_save(current=article, article=article, user=user, kind=kind, note=note, data=data, new=new)
     with transaction.atomic():
         return _record_save(current=_locked(article), article=article, user=user, kind=kind, note=note, data=data)
 
 
-def _record_save(*, current: Article, article: Article, user, kind: str, note: str, data: dict | None) -> Revision:
+def _record_save(
+    *, current: Article, article: Article, user, kind: str, note: str, data: dict | None, new: bool = False
+) -> Revision:
     """The work of `article_saved` on `current`, the row as locked; the caller's `article` is updated."""
     data = article_snapshot(current) if data is None else data
     revision = _revision_create(current, user=user, kind=kind, data=data, note=note)
-    approved = publications.approved(current.pk)
+    approved = None if new else publications.approved(current.pk)
     changed = approved is not None and not same_content(data, approved.revision.data)
     Article.objects.filter(pk=current.pk).update(
         version=F("version") + 1, updated_by=user, has_unpublished_changes=changed
