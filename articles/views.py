@@ -5,15 +5,17 @@ Every list, page, feed (articles/feeds.py), sitemap (articles/sitemaps.py), the 
 them restates when a publication is live, and none of them writes to the database.
 """
 
-from datetime import datetime
-from functools import partial
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache, partial
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, Prefetch, Subquery
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django.utils.dateparse import parse_datetime
 from taggit.models import Tag
 
 from articles import fragments, links
@@ -34,11 +36,11 @@ def current():
     return Publication.objects.current()
 
 
-def newest_first(publications):
+def newest_first(publications, now=None):
     """These publications newest first. A current publication was first published no later
     than now: saying so lets the database walk the (published_at, id) index from now
     backwards, past versions scheduled for later, instead of from the far end."""
-    return publications.filter(published_at__lte=timezone.now()).order_by("-published_at", "-id")
+    return publications.filter(published_at__lte=now or timezone.now()).order_by("-published_at", "-id")
 
 
 def listed():
@@ -153,18 +155,40 @@ def _month_start(moment: datetime) -> datetime:
     return timezone.make_aware(datetime(local.year, local.month, 1))
 
 
+# Stand for "now" and for the cursor in the month look-up, compiled once per process.
+_NOW_MARK = datetime(2000, 1, 1, tzinfo=UTC)
+_CURSOR_MARK = datetime(2000, 1, 2, tzinfo=UTC)
+
+
+@lru_cache(maxsize=4)
+def _newest_before(vendor: str):
+    """The statement (SQL, parameters) reading the newest current publication's first
+    publication time before a cursor, as Django generates it from the door's queryset
+    (Publication.objects.current(), newest first). Generated once: the archive index runs it
+    once per month, and compiling it cost more than running it (0.8 ms against 0.1 ms)."""
+    before = newest_first(Publication.objects.current(_NOW_MARK), now=_NOW_MARK).filter(published_at__lt=_CURSOR_MARK)
+    return before.values_list("published_at", flat=True)[:1].query.sql_with_params()
+
+
 def archive_months() -> list[datetime]:
     """The months (their first moment, local time) that have current publications, newest
     first. Each month is one index look-up: the newest publication before a cursor, then the
     cursor moves to the start of that publication's month. So the cost grows with the number
     of months, not with the number of stories (grouping every story by month read them all)."""
-    months, before = [], newest_first(current())
-    while True:
-        newest = before.values_list("published_at", flat=True).first()
-        if newest is None:
-            return months
-        months.append(_month_start(newest))
-        before = newest_first(current().filter(published_at__lt=months[-1]))
+    sql, params = _newest_before(connection.vendor)
+    adapt = connection.ops.adapt_datetimefield_value
+    now_mark, cursor_mark, now = adapt(_NOW_MARK), adapt(_CURSOR_MARK), timezone.now()
+    months, cursor = [], now + timedelta(days=1)
+    with connection.cursor() as db:
+        while True:
+            values = {now_mark: adapt(now), cursor_mark: adapt(cursor)}
+            db.execute(sql, [values.get(value, value) for value in params])
+            row = db.fetchone()
+            if row is None:
+                return months
+            newest = row[0] if isinstance(row[0], datetime) else parse_datetime(row[0])
+            cursor = _month_start(newest if timezone.is_aware(newest) else newest.replace(tzinfo=UTC))
+            months.append(cursor)
 
 
 def archive_index(request):

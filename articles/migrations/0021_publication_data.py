@@ -186,10 +186,16 @@ def forward(apps, schema_editor):
             PublicationTag(publication=created, tag=tag, published_at=created.published_at)
             for tag in Tag.objects.filter(slug__in=[t["slug"] for t in data["tags"]])
         )
-        if schema_editor.connection.vendor == "postgresql":
-            from articles.search import search_vector
+    _documents_for_the_rest(Publication, schema_editor)
 
-            Publication.objects.filter(pk=created.pk).update(search_document=search_vector())
+
+def _documents_for_the_rest(Publication, schema_editor):
+    """Search documents for the rows that had none to copy (scheduled updates, stories
+    unpublished before): computed, on PostgreSQL."""
+    if schema_editor.connection.vendor == "postgresql":
+        from articles.search import search_vector
+
+        Publication.objects.filter(search_document__isnull=True).update(search_document=search_vector())
 
 
 def _copy_unpublished(apps, card_data, search_texts):
