@@ -166,15 +166,15 @@ def _cached_generation(found) -> int:
 def state(now: datetime | None = None) -> State:
     """The generation and the next window boundary after `now`, in one query."""
     value, start, end = _run(_statements(connection.vendor)[1], now or timezone.now())
-    moments = [_as_datetime(moment) for moment in (start, end) if moment is not None]
+    moments = [db_datetime(moment) for moment in (start, end) if moment is not None]
     return State(value or 0, min(moments) if moments else None)
 
 
-def _as_datetime(value) -> datetime:
+def db_datetime(value) -> datetime:
     """A raw cursor's value as an aware datetime (SQLite returns text for a subquery's column)."""
     if isinstance(value, datetime):
         return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
-    return _as_datetime(datetime.fromisoformat(str(value)))
+    return db_datetime(datetime.fromisoformat(str(value)))
 
 
 # Moving the generation when a story is deleted -------------------------------------------------

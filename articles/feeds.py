@@ -27,24 +27,6 @@ from articles.views import current, current_tag_or_404, listed, newest_first, ta
 FEED_SIZE = 30
 
 
-class WrittenWhole:
-    """A feed generator that hands the response its XML in one piece: written straight into
-    the response, a feed went out as some 1,200 small writes."""
-
-    def write(self, outfile, encoding):
-        whole = StringIO()
-        super().write(whole, encoding)
-        outfile.write(whole.getvalue())
-
-
-class RssFeed(WrittenWhole, Rss201rev2Feed):
-    pass
-
-
-class AtomFeed(WrittenWhole, Atom1Feed):
-    pass
-
-
 class KeptFeed:
     """A feed already written, as Feed.__call__ uses a generator: its XML, content type and
     latest date."""
@@ -65,7 +47,7 @@ class StoryFeed(Feed):
     title = "Newsroom: latest stories"
     description = "The latest stories, each with its source's credit."
     item_template = "articles/feed_item.html"
-    feed_type = RssFeed
+    feed_type = Rss201rev2Feed
 
     def link(self, obj=None):
         return reverse("articles:front")
@@ -147,7 +129,7 @@ def feed_item(publication_id: int, card: dict) -> SimpleNamespace:
 
 
 class AtomStoryFeed(StoryFeed):
-    feed_type = AtomFeed
+    feed_type = Atom1Feed
     subtitle = StoryFeed.description
 
 
@@ -180,10 +162,10 @@ class TagFeed(StoryFeed):
 
 
 class AtomDeskFeed(DeskFeed):
-    feed_type = AtomFeed
+    feed_type = Atom1Feed
     subtitle = StoryFeed.description
 
 
 class AtomTagFeed(TagFeed):
-    feed_type = AtomFeed
+    feed_type = Atom1Feed
     subtitle = StoryFeed.description

@@ -40,10 +40,32 @@ class Window:
     start: datetime
     end: datetime | None = None
 
+    def meets(self, other: "Window") -> bool:
+        """Whether the two windows share an instant (each is [start, end))."""
+        return (other.end is None or self.start < other.end) and (self.end is None or other.start < self.end)
+
     def overlapping(self, queryset):
         """The rows of `queryset` whose window meets this one."""
         queryset = queryset.filter(Q(live_until__isnull=True) | Q(live_until__gt=self.start))
         return queryset if self.end is None else queryset.filter(live_from__lt=self.end)
+
+
+def _card(data: dict, *, renditions: list, published_at: datetime, updated_at: datetime | None) -> dict:
+    """A version's card (articles.cards), with what it gets when it goes live: renditions and dates."""
+    image = {**data["image"], "renditions": renditions} if data.get("image") else None
+    return card_data(
+        {
+            **data,
+            "image": image,
+            "published_at": published_at.isoformat(),
+            "updated_at": updated_at.isoformat() if updated_at else None,
+        }
+    )
+
+
+def _address_clash(error: IntegrityError) -> bool:
+    """Whether PostgreSQL refused a write by an exclusion constraint (two windows met)."""
+    return getattr(getattr(error, "__cause__", None), "sqlstate", None) == "23P01"
 
 
 def _when(moment: datetime) -> str:
@@ -94,14 +116,7 @@ def go_live(
     desk = Desk.objects.filter(slug=data["desk"]["slug"]).first() if data.get("desk") else None
     source = Source.objects.filter(name=data["source"]["name"]).first() if data.get("source") else None
     published_at = first or start
-    card = card_data(
-        {
-            **data,
-            "image": {**data["image"], "renditions": renditions or []} if data.get("image") else None,
-            "published_at": published_at.isoformat(),
-            "updated_at": updated_at.isoformat() if updated_at else None,
-        }
-    )
+    card = _card(data, renditions=renditions or [], published_at=published_at, updated_at=updated_at)
     try:
         with transaction.atomic():  # on PostgreSQL a constraint violation must not end the caller's transaction
             publication = Publication.objects.create(
@@ -120,7 +135,7 @@ def go_live(
                 **search_texts(data),
             )
     except IntegrityError as error:
-        if getattr(getattr(error, "__cause__", None), "sqlstate", None) == "23P01":  # exclusion_violation
+        if _address_clash(error):
             raise AddressTaken(
                 address_refusal(data["slug"], window, exclude_article=article.pk)
                 or f"The address “{data['slug']}” was taken by another story a moment ago; try again."
@@ -276,12 +291,9 @@ def go_live_many(items) -> list[Publication]:
     for row in earliest.overlapping(Publication.objects.filter(slug__in={data["slug"] for data in datas})):
         held.setdefault(row.slug, []).append((Window(row.live_from, row.live_until), None))
 
-    def meet(a: Window, b: Window) -> bool:
-        return (a.end is None or b.start < a.end) and (b.end is None or a.start < b.end)
-
     for item, data, window in zip(items, datas, windows, strict=True):
         for other_window, other in held.get(data["slug"], []):
-            if not meet(window, other_window):
+            if not window.meets(other_window):
                 continue
             if other is None:  # a story in the database: go_live's own refusal, naming it
                 raise AddressTaken(address_refusal(data["slug"], window, exclude_article=item["article"].pk))
@@ -297,14 +309,7 @@ def go_live_many(items) -> list[Publication]:
     rows = []
     for item, data in zip(items, datas, strict=True):
         start, updated_at, renditions = item["start"], item.get("updated_at"), item.get("renditions") or []
-        card = card_data(
-            {
-                **data,
-                "image": {**data["image"], "renditions": renditions} if data.get("image") else None,
-                "published_at": start.isoformat(),
-                "updated_at": updated_at.isoformat() if updated_at else None,
-            }
-        )
+        card = _card(data, renditions=renditions, published_at=start, updated_at=updated_at)
         rows.append(
             Publication(
                 article=item["article"],
@@ -326,7 +331,7 @@ def go_live_many(items) -> list[Publication]:
         with transaction.atomic():  # as in go_live: a constraint violation must not end the caller's transaction
             Publication.objects.bulk_create(rows)
     except IntegrityError as error:
-        if getattr(getattr(error, "__cause__", None), "sqlstate", None) == "23P01":  # exclusion_violation
+        if _address_clash(error):
             raise AddressTaken("An address in this batch was taken by another story just now; try again.") from error
         raise
     tags = dict(Tag.objects.filter(slug__in={t["slug"] for d in datas for t in d["tags"]}).values_list("slug", "pk"))

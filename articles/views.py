@@ -15,11 +15,11 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
-from django.utils.dateparse import parse_datetime
 from taggit.models import Tag
 
 from articles import fragments, links
 from articles import search as story_search
+from articles.caching import db_datetime
 from articles.models import Article, Desk, Publication, Section, SlugRedirect
 from articles.paging import page_from, page_of
 from articles.previews import PreviewLinkExpired, PreviewLinkInvalid, link_is_current, preview_target
@@ -186,8 +186,7 @@ def archive_months() -> list[datetime]:
             row = db.fetchone()
             if row is None:
                 return months
-            newest = row[0] if isinstance(row[0], datetime) else parse_datetime(row[0])
-            cursor = _month_start(newest if timezone.is_aware(newest) else newest.replace(tzinfo=UTC))
+            cursor = _month_start(db_datetime(row[0]))
             months.append(cursor)
 
 

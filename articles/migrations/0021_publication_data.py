@@ -43,10 +43,6 @@ LISTING_FIELDS = (
 )
 
 
-def _overlaps(start, end, other_start, other_end) -> bool:
-    return (other_end is None or start < other_end) and (end is None or other_start < end)
-
-
 def forward(apps, schema_editor):
     from articles.cards import card_data
     from articles.search import search_texts
