@@ -11,7 +11,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
 
-from articles import admin_views, attribution, publications, workflow
+from articles import admin_filters, admin_import, admin_views, attribution, publications, workflow
 from articles.forms import ArticleAdminForm, SourceAdminForm
 from articles.models import Article, Desk, KeyFact, Point, Publication, Section, Source, Take, TakePoint
 
@@ -238,7 +238,16 @@ class PublicationFilter(admin.SimpleListFilter):
 class ArticleAdmin(nested_admin.NestedModelAdmin):
     form = ArticleAdminForm
     list_display = ["title", "status_badge", "desk", "source", "tag_list", "live_column", "updated_at"]
-    list_filter = ["status", PublicationFilter, "desk", "source", "tags"]
+    list_filter = [
+        admin_filters.MineFilter,
+        admin_filters.ChangesRequestedFilter,
+        "status",
+        PublicationFilter,
+        "desk",
+        "source",
+        "tags",
+    ]
+    actions = [admin_import.export_selected]
     list_select_related = ["desk", "source"]
     search_fields = ["title", "slug", "lede", "byline", "original_url", "source__name"]
     ordering = ["-updated_at"]
@@ -341,25 +350,9 @@ class ArticleAdmin(nested_admin.NestedModelAdmin):
                 "status_label": article.status_label(),
                 "approved": publications.approved(article.pk),
                 "now": timezone.now(),
-                "review_comment": article.review_comment if article.status == Article.Status.DRAFT else "",
-                **self._approval_notes(article, request.user),
+                **admin_views.change_page_context(article, request.user),
             }
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
-
-    @staticmethod
-    def _approval_notes(article, user) -> dict:
-        """Why the story cannot go live yet: its missing attribution (for everyone), and for a
-        moderator, why there is no Approve button on a story in review."""
-        if article.status == Article.Status.ARCHIVED:
-            return {}
-        in_review = article.status == Article.Status.IN_REVIEW
-        missing = attribution.attribution_refusal(article, "approved" if in_review else "submitted or approved")
-        approve = None
-        if in_review and user.has_perm("articles.approve_article"):
-            approve = workflow.refusal(article, user, "approve")
-            if approve == missing:
-                approve = None  # the attribution warning says it already
-        return {"attribution_warning": missing, "approve_refusal": approve}
 
     def history_view(self, request, object_id, extra_context=None):
         return admin_views.history_view(self, request, object_id)
@@ -376,6 +369,8 @@ class ArticleAdmin(nested_admin.NestedModelAdmin):
 
         return [
             path("review-queue/", view(admin_views.review_queue_view), name="articles_article_review_queue"),
+            path("import/", view(admin_import.import_view), name="articles_article_import"),
+            path("<path:object_id>/export/", view(admin_import.export_view), name="articles_article_export"),
             path(
                 "<path:object_id>/transition/<slug:action>/",
                 view(admin_views.transition_view),

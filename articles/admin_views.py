@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from articles import publications, workflow
+from articles import attribution, publications, workflow
 from articles.diffing import snapshot_diff
 from articles.forms import TransitionForm
 from articles.models import Article, Publication, Revision
@@ -43,6 +43,23 @@ def _context(model_admin, request, article, **extra):
         "title": extra.pop("title", str(article)),
         **extra,
     }
+
+
+def change_page_context(article, user) -> dict:
+    """What the change page shows about the story's review: the moderator's request for
+    changes on a draft, why the story cannot go live yet (its missing attribution, for
+    everyone) and, for a moderator, why there is no Approve button on a story in review."""
+    context = {"review_comment": article.review_comment if article.status == Article.Status.DRAFT else ""}
+    if article.status == Article.Status.ARCHIVED:
+        return context
+    in_review = article.status == Article.Status.IN_REVIEW
+    missing = attribution.attribution_refusal(article, "approved" if in_review else "submitted or approved")
+    approve = None
+    if in_review and user.has_perm("articles.approve_article"):
+        approve = workflow.refusal(article, user, "approve")
+        if approve == missing:
+            approve = None  # the attribution warning says it already
+    return {**context, "attribution_warning": missing, "approve_refusal": approve}
 
 
 def transition_view(model_admin, request, object_id, action):

@@ -2,45 +2,17 @@
 violations on the readers' pages and on a story's admin change page. Moderate and minor
 findings do not fail the test; they are reported as warnings in the test summary."""
 
-import warnings
-
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from articles import workflow
+from tests.browser.axe import check_page
 from tests.browser.helpers import change_url, log_in, roles, roles_left_in_place  # noqa: F401 - fixtures
 from tests.factories import make_article, make_desk, make_source, make_user
 
 # The live server needs a transactional database; the roles come from data migrations
 # (see helpers.roles).
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("roles_left_in_place", "roles")]
-
-BLOCKING = {"serious", "critical"}
-
-
-class AxeFinding(UserWarning):
-    """A moderate or minor axe finding: reported, not failed."""
-
-
-def describe(violation: dict) -> str:
-    targets = "; ".join(
-        " ".join(node["target"]) if isinstance(node["target"], list) else str(node["target"])
-        for node in violation["nodes"][:5]
-    )
-    return f"[{violation['impact']}] {violation['id']}: {violation['help']} ({len(violation['nodes'])}×: {targets})"
-
-
-def check_page(page, name: str, context=None) -> None:
-    """Run axe on the page as it is; fail on serious/critical, warn about the rest."""
-    violations = Axe().run(page, context=context).response["violations"]
-    blocking = [v for v in violations if v["impact"] in BLOCKING]
-    for violation in violations:
-        if violation["impact"] not in BLOCKING:
-            warnings.warn(f"{name}: {describe(violation)}", AxeFinding, stacklevel=2)
-    assert not blocking, f"{name}: serious or critical accessibility violations:\n" + "\n".join(
-        describe(v) for v in blocking
-    )
 
 
 @pytest.fixture
