@@ -1,4 +1,11 @@
-"""Load the demo newsroom: our own demo stories, desks, and demo accounts (development only)."""
+"""Load the demo newsroom: our own demo stories, desks, and demo accounts (development only).
+
+Run on a database that already has the demo (every `make run` does), it adds only what is
+missing and leaves everything else as people left it: a demo story that exists (found by its
+original URL) is not re-imported, re-dressed or re-published, an existing desk keeps its
+name, and an existing account keeps its password, staff flag and groups. A second run with
+nothing missing writes nothing. One transaction: a run that cannot finish changes nothing.
+"""
 
 import io
 import tomllib
@@ -6,6 +13,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import check_password
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandError
@@ -16,7 +24,7 @@ from PIL import Image, ImageDraw
 from articles import workflow
 from articles.importing import ImportRefused, story_save
 from articles.models import Article, Desk
-from articles.storyformat import parse
+from articles.storyformat import StoryFormatError, parse
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
 
@@ -29,8 +37,15 @@ DEMO_ACCOUNTS = [
 ]
 
 
+class DemoRefused(Exception):
+    """A missing demo story that cannot be added back; the message says which and why."""
+
+
 class Command(BaseCommand):
-    help = "Load the demo stories, desks and accounts (editor, moderator, admin). Development only."
+    help = (
+        "Load the demo stories, desks and accounts (editor, moderator, admin), adding only what is missing. "
+        "Development only."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true", help="Run even with DEBUG off (never on a public site).")
@@ -39,62 +54,114 @@ class Command(BaseCommand):
         if not settings.DEBUG and not force:
             raise CommandError("load_demo creates accounts with known passwords; it runs only with DEBUG=1.")
         manifest = tomllib.loads((DEMO_DIR / "stories.toml").read_text(encoding="utf-8"))
-        # The demo's own workflow steps send no email; the ones people take in the admin do.
-        with (
-            override_settings(MAILERS={"default": {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}}),
-            transaction.atomic(),
-        ):
-            accounts = self._load_accounts()
-            editor, moderator = (get_user_model().objects.get(username=name) for name in ("editor", "moderator"))
-            desks = {
-                slug: Desk.objects.update_or_create(slug=slug, defaults={"name": name})[0]
-                for slug, name in manifest["desks"].items()
-            }
-            for entry in manifest["stories"]:
-                self._load_story(entry, desks, editor, moderator)
-        self.stdout.write(self.style.SUCCESS("Demo accounts (development only):"))
-        for username, password, role in accounts:
-            self.stdout.write(f"  {username:<10} password: {password:<22} ({role})")
-
-    def _load_story(self, entry, desks, editor, moderator):
-        """The editor imports and dresses the story and submits it; the moderator approves (two
-        people, as the four-eyes rule wants). A demo story someone has changed since it was
-        loaded is kept as they left it."""
-        path = DEMO_DIR / "stories" / entry["file"]
-        story = parse(path.read_text(encoding="utf-8-sig"))
+        stories = [(entry, _parse(entry["file"])) for entry in manifest["stories"]]
+        report = []
         try:
-            article = story_save(story=story, user=editor).article
-        except ImportRefused as refusal:
-            self.stdout.write(f"kept as it is: {refusal.message}")
-            return
+            # The demo's own workflow steps send no email; the ones people take in the admin do.
+            with (
+                override_settings(MAILERS={"default": {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}}),
+                transaction.atomic(),
+            ):
+                accounts = self._load_accounts(report)
+                desks = self._load_desks(manifest["desks"], report)
+                self._load_stories(stories, desks, report)
+        except DemoRefused as refusal:
+            raise CommandError(f"{refusal} Nothing was changed.") from refusal
+        self.stdout.write("\n".join(report))
+        added = sum(line.startswith("added") for line in report) + sum(" added," in line for line in accounts)
+        self.stdout.write(
+            f"load_demo: added {added} missing item{'' if added == 1 else 's'}; what was there is left as it was."
+            if added
+            else "load_demo: nothing was missing; nothing was changed."
+        )
+        self.stdout.write(self.style.SUCCESS("Demo accounts (development only):"))
+        for line in accounts:
+            self.stdout.write(f"  {line}")
+
+    def _load_accounts(self, report):
+        """Each demo account created if missing; an existing one is left entirely alone."""
+        User = get_user_model()
+        existing = {user.username: user for user in User.objects.filter(username__in=[a[0] for a in DEMO_ACCOUNTS])}
+        lines = []
+        for username, password, group_name in DEMO_ACCOUNTS:
+            role = group_name or "superuser"
+            user = existing.get(username)
+            if user is None:
+                user = User.objects.create_user(
+                    username, email=f"{username}@example.com", password=password, is_staff=True
+                )
+                if group_name:
+                    user.groups.add(Group.objects.get(name=group_name))
+                else:
+                    user.is_superuser = True
+                    user.save(update_fields=["is_superuser"])
+                lines.append(f"{username:<10} added, password: {password:<22} ({role})")
+            elif check_password(password, user.password):  # read only: never upgrades the stored hash
+                lines.append(f"{username:<10} kept,  password: {password:<22} ({role})")
+            else:
+                lines.append(f"{username:<10} kept as it is (password changed since the demo made it)")
+        return lines
+
+    def _load_desks(self, wanted: dict, report) -> dict:
+        """The demo desks by slug, each created if missing; an existing one keeps its name."""
+        desks = {desk.slug: desk for desk in Desk.objects.filter(slug__in=wanted)}
+        for slug, name in wanted.items():
+            if slug in desks:
+                report.append(f"kept desk {slug} (“{desks[slug].name}”)")
+            else:
+                desks[slug] = Desk.objects.create(slug=slug, name=name)
+                report.append(f"added desk {slug} (“{name}”)")
+        return desks
+
+    def _load_stories(self, stories, desks, report):
+        """Each demo story missing from the database (by original URL) added; the others left
+        exactly as they are, whatever their state (a story a moderator took down stays down)."""
+        urls = [story.original_url for _, story in stories]
+        present = {
+            a.original_url: a
+            for a in Article.objects.filter(original_url__in=urls).only("slug", "status", "original_url")
+        }
+        users = {u.username: u for u in get_user_model().objects.filter(username__in=("editor", "moderator"))}
+        for entry, story in stories:
+            article = present.get(story.original_url)
+            if article is not None:
+                report.append(f"kept    {article.get_absolute_url()}  ({article.get_status_display().lower()})")
+                continue
+            try:
+                with transaction.atomic():  # no half-written story is left for the message to explain
+                    article = self._add_story(entry, story, desks, users["editor"], users["moderator"])
+            except (ImportRefused, workflow.WorkflowError) as error:
+                why = error.message if isinstance(error, ImportRefused) else str(error)
+                raise DemoRefused(
+                    f"The demo story {entry['file']} is missing and cannot be added back: {why}. "
+                    "The demo adds it as the 'editor' account and approves it as 'moderator'; "
+                    "give them back their roles, or delete the changed record, and run load_demo again."
+                ) from error
+            report.append(f"added   {article.get_absolute_url()}  (live)")
+
+    def _add_story(self, entry, story, desks, editor, moderator) -> Article:
+        """The editor imports and dresses the story and submits it; the moderator approves (two
+        people, as the four-eyes rule wants)."""
+        article = story_save(story=story, user=editor).article
         article.desk = desks[entry["desk"]]
         article.byline = entry.get("byline", "")
-        if not article.image:
-            article.image.save(f"{article.slug}.jpg", _demo_image(entry["colour"]), save=False)
-            article.image_alt = entry["image_alt"]
-            article.image_credit = "Illustration: Newsroom demo"
+        article.image.save(f"{article.slug}.jpg", _demo_image(entry["colour"]), save=False)
+        article.image_alt = entry["image_alt"]
+        article.image_credit = "Illustration: Newsroom demo"
         article.save()
         article.tags.set(entry.get("tags", []))
         workflow.article_saved(article=article, user=editor)
-        if not article.is_live or article.has_unpublished_changes:
-            if article.status != Article.Status.IN_REVIEW:
-                workflow.article_submit(article=article, user=editor)
-            workflow.article_approve(article=article, user=moderator)
-        self.stdout.write(f"{article.get_absolute_url()}")
+        workflow.article_submit(article=article, user=editor)
+        workflow.article_approve(article=article, user=moderator)
+        return article
 
-    def _load_accounts(self):
-        User = get_user_model()
-        loaded = []
-        for username, password, group_name in DEMO_ACCOUNTS:
-            user, _ = User.objects.get_or_create(username=username, defaults={"email": f"{username}@example.com"})
-            user.is_staff = True
-            user.is_superuser = group_name is None
-            user.set_password(password)
-            user.save()
-            if group_name:
-                user.groups.set([Group.objects.get(name=group_name)])
-            loaded.append((username, password, group_name or "superuser"))
-        return loaded
+
+def _parse(filename: str):
+    path = DEMO_DIR / "stories" / filename
+    try:
+        return parse(path.read_text(encoding="utf-8-sig"))
+    except StoryFormatError as error:
+        raise CommandError(f"{path}: {error}") from error
 
 
 def _demo_image(colour: str) -> ContentFile:
