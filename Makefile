@@ -15,8 +15,19 @@ FIND_PYTHON = for c in python3.13 python3.12 \
 
 .PHONY: run serve bench soak test test-slow test-browser install migrate demo check clean lock
 
-# Local development runs with DEBUG on unless the environment says otherwise.
-migrate demo run check: export DEBUG ?= 1
+# Local development runs with DEBUG on unless the environment says otherwise: `make migrate`
+# (and so `make run`) writes DEBUG=1 into the git-ignored .env once, which the settings read
+# for every manage.py command run by hand too; a variable in the environment wins over it.
+check: export DEBUG ?= 1
+ENV_FILE := .env
+
+$(ENV_FILE):
+	@printf '%s\n' \
+	  '# Development settings for this checkout, written once by make run / make migrate (git-ignored).' \
+	  '# newsroom/settings.py reads them; a variable set in the environment wins. Never used in production:' \
+	  '# make serve sets DEBUG=0 and needs SECRET_KEY from the environment.' \
+	  'DEBUG=1' > $@.tmp && mv $@.tmp $@
+	@echo "Wrote $@ (DEBUG=1, for development only)"
 
 $(STAMP): requirements-dev.lock
 	@py=$$($(FIND_PYTHON)); \
@@ -31,7 +42,7 @@ $(STAMP): requirements-dev.lock
 
 install: $(STAMP)
 
-migrate: install
+migrate: install | $(ENV_FILE)
 	$(PYTHON) manage.py migrate --noinput
 
 demo: migrate

@@ -1,7 +1,9 @@
 """Newsroom settings: everything comes from the environment, with safe defaults.
 
 DEBUG is off unless asked for, and with DEBUG off the site refuses to start without a
-SECRET_KEY. `make run` turns DEBUG on for local development.
+SECRET_KEY. For development, `make run` (and `make migrate`) writes a git-ignored `.env`
+holding DEBUG=1 once, read here when present, so `manage.py` commands run by hand get the
+same settings; a variable set in the environment always wins over the file.
 """
 
 import json
@@ -11,8 +13,16 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
+from dotenv import load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+# The development file of settings (`make run` writes DEBUG=1 into it). Values are taken
+# literally (no ${...} expansion) and never override the environment; NEWSROOM_ENV_FILE names
+# another file, or none when empty (the test suite's choice).
+ENV_FILE = os.environ.get("NEWSROOM_ENV_FILE", str(BASE_DIR / ".env"))
+if ENV_FILE:
+    load_dotenv(ENV_FILE, override=False, interpolate=False)
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -34,7 +44,8 @@ SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "SECRET_KEY is not set. Set the SECRET_KEY environment variable (or DEBUG=1 for local development only)."
+            "SECRET_KEY is not set. Set the SECRET_KEY environment variable in production; for local development "
+            "run `make run` (or `make migrate`) once, which writes DEBUG=1 into the git-ignored .env file."
         )
     # Development only: a random key per checkout, made on first run and kept in the
     # git-ignored file .secret_key (never a constant, which anyone could sign links with).

@@ -3,6 +3,7 @@
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
+os.environ.setdefault("NEWSROOM_ENV_FILE", "")  # a developer's .env (DEBUG=1) never changes the suite
 os.environ.setdefault("DB_POOL", "0")  # pytest-django creates and drops test databases per run
 os.environ.setdefault("LOG_FORMAT", "text")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")  # the test client speaks plain HTTP
