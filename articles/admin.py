@@ -301,7 +301,14 @@ class ArticleAdmin(nested_admin.NestedModelAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):
-        return format_html('<span class="status-badge status-badge--{}">{}</span>', obj.status, obj.status_label())
+        label = obj.status_label()
+        if obj.status == Article.Status.DRAFT and obj.review_comment:
+            # A draft a moderator sent back: "Changes requested", with the rest of the label.
+            label = "Changes requested" + label.removeprefix(obj.get_status_display())
+            return format_html(
+                '<span class="status-badge status-badge--draft status-badge--changes-requested">{}</span>', label
+            )
+        return format_html('<span class="status-badge status-badge--{}">{}</span>', obj.status, label)
 
     @admin.display(description="on the site", ordering="open_from")
     def live_column(self, obj):

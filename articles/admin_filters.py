@@ -1,6 +1,11 @@
-"""The story list's filters for a person's own work: "My stories" and "Changes requested"."""
+"""The story list's filters for a person's own work: "My stories" and "Changes requested".
+
+Both are the dashboard's own conditions (articles.dashboard), so a box's "see all" link and
+the filtered list agree."""
 
 from django.contrib import admin
+
+from articles import dashboard
 
 
 class MineFilter(admin.SimpleListFilter):
@@ -12,7 +17,7 @@ class MineFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "1":
-            return queryset.filter(created_by=request.user)
+            return queryset.filter(dashboard.mine(request.user))
         return queryset
 
 
@@ -25,5 +30,5 @@ class ChangesRequestedFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "1":
-            return queryset.filter(status="draft").exclude(review_comment="")
+            return queryset.filter(dashboard.changes_requested())
         return queryset

@@ -1,8 +1,21 @@
-"""The newsroom's admin site: Django's, with a per-person dashboard as its start page
-(being built: issue 15 part 4)."""
+"""The newsroom's admin site: Django's, with a per-person dashboard as its start page."""
 
 from django.contrib import admin
 
+from articles import charts, dashboard
+
 
 class NewsroomAdminSite(admin.AdminSite):
-    pass
+    index_template = "admin/dashboard.html"
+
+    def index(self, request, extra_context=None):
+        """The start page: the person's desk (articles.dashboard), with the app list beside it."""
+        desk = dashboard.dashboard_for(request.user)
+        context = {
+            "title": "Your desk",
+            "desk": desk,
+            "chart": charts.turnaround_chart(desk.turnaround),
+            "chart_rows": charts.table_rows(desk.turnaround),
+            **(extra_context or {}),
+        }
+        return super().index(request, context)
