@@ -1,6 +1,6 @@
 """Saving parsed stories: one transaction per story, creating or updating by original URL."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
@@ -50,56 +50,136 @@ class ImportRefused(Exception):
         super().__init__(message)
 
 
-def _source_for(story: StoryData, *, user, update_source: bool, story_pk: int | None) -> tuple[Source, str]:
-    """The stored source the story names, created from the file if new, and a note when the
-    file's site or credit replaced the stored one (only with `update_source`).
+# How a refusal names the options that lift it: the command line's flags by default; the
+# admin names its check boxes.
+CLI_OPTIONS = {"overwrite": "--overwrite", "update_source": "--update-source"}
+
+
+@dataclass
+class NewStoryFields:
+    """What the newsroom adds to a story created by an import (an update keeps the story's own)."""
+
+    desk: object = None  # a Desk, or None
+    byline: str = ""
+    tags: list[str] = field(default_factory=list)
+
+
+def source_refusal(story: StoryData, source: Source | None, *, user, update_source: bool, options=CLI_OPTIONS):
+    """Why the file's source lines cannot be saved against the stored source (`source`, None
+    when new), as the exception to raise; None when they can.
 
     A stored source is shared by every story from that publication, so the file never
     rewrites its site or credit silently; a file without a credit line takes the stored one.
     """
-    name, site, credit = story.source_name, story.source_site, story.credit
-    if problem := host_name_error(site):  # a story built in code did not pass the parser's check
-        raise ImportRefused(problem)
-    source = Source.objects.filter(name=name).first()
+    name = story.source_name
+    if problem := host_name_error(story.source_site):  # a story built in code did not pass the parser's check
+        return ImportRefused(problem)
     if source is None:
-        if not credit:
-            raise ImportRefused(
+        if not story.credit:
+            return ImportRefused(
                 f"the file has no '⚠️ Please credit …' line, and there is no stored source “{name}” to take the "
                 "credit condition from; add the credit line"
             )
-        return Source.objects.create(name=name, site=site, credit=credit), ""
-    if not credit and not source.credit:
-        raise ImportRefused(
+        return None
+    if not story.credit and not source.credit:
+        return ImportRefused(
             f"the file has no '⚠️ Please credit …' line, and the stored source “{name}” has no credit condition; "
-            "add the credit line (and --update-source) or give the source its credit in the admin"
+            f"add the credit line (and {options['update_source']}) or give the source its credit in the admin"
         )
-    wanted = {
-        field: value
-        for field, value in (("credit", credit), ("site", site))
-        if value and value != getattr(source, field)
+    wanted = source_changes(story, source)
+    if wanted and not update_source:
+        differs = [
+            f"{'the credit line' if column == 'credit' else 'the site'} differs from the stored source “{name}” "
+            f"(stored: {getattr(source, column) or 'none'}; file: {value})"
+            for column, value in wanted.items()
+        ]
+        return ImportRefused(
+            "; ".join(differs)
+            + f"; use {options['update_source']} to replace "
+            + ("them" if len(differs) > 1 else "it")
+        )
+    if wanted and not user.has_perm("articles.change_source"):
+        return workflow.TransitionPermissionError(
+            f"{user.get_username()} may not change sources, so cannot use {options['update_source']}."
+        )
+    return None
+
+
+def source_changes(story: StoryData, source: Source) -> dict:
+    """The stored source's fields that the file's site or credit line would replace."""
+    return {
+        column: value
+        for column, value in (("credit", story.credit), ("site", story.source_site))
+        if value and value != getattr(source, column)
     }
+
+
+def _source_for(
+    story: StoryData, *, user, update_source: bool, story_pk: int | None, options=CLI_OPTIONS
+) -> tuple[Source, str]:
+    """The stored source the story names, created from the file if new, and a note when the
+    file's site or credit replaced the stored one (only with `update_source`)."""
+    source = Source.objects.filter(name=story.source_name).first()
+    if refusal := source_refusal(story, source, user=user, update_source=update_source, options=options):
+        raise refusal
+    if source is None:
+        return Source.objects.create(name=story.source_name, site=story.source_site, credit=story.credit), ""
+    wanted = source_changes(story, source)
     if not wanted:
         return source, ""
-    if not update_source:
-        differs = [
-            f"{'the credit line' if field == 'credit' else 'the site'} differs from the stored source “{name}” "
-            f"(stored: {getattr(source, field) or 'none'}; file: {value})"
-            for field, value in wanted.items()
-        ]
-        raise ImportRefused(
-            "; ".join(differs) + "; use --update-source to replace " + ("them" if len(differs) > 1 else "it")
-        )
-    if not user.has_perm("articles.change_source"):
-        raise workflow.TransitionPermissionError(
-            f"{user.get_username()} may not change sources, so cannot use --update-source."
-        )
     source = Source.objects.select_for_update().get(pk=source.pk)  # two imports cannot both rewrite it
-    before = {field: getattr(source, field) for field in attribution.SOURCE_FIELDS}
-    for field, value in wanted.items():
-        setattr(source, field, value)
+    before = {name: getattr(source, name) for name in attribution.SOURCE_FIELDS}
+    for name, value in wanted.items():
+        setattr(source, name, value)
     source.save(update_fields=list(wanted))
     workflow.source_changed(source=source, before=before, user=user, exclude_pk=story_pk)
     return source, attribution.source_change_note(before, source)
+
+
+def update_refusal(article: Article, *, user, overwrite: bool, options=CLI_OPTIONS):
+    """Why importing over this known story is refused, as the exception to raise (None when it
+    is not), and who changed it since its last import (what `overwrite` replaces), or None."""
+    if not workflow.can_edit(article, user):
+        return workflow.TransitionPermissionError(workflow.edit_refusal(article, user)), None
+    edits = edits_since_import(article)
+    if edits and not overwrite:
+        return ImportRefused(
+            f"{edits}; importing this file would replace those changes. "
+            f"Use {options['overwrite']} to replace them anyway."
+        ), edits
+    return None, edits
+
+
+@dataclass
+class ImportPlan:
+    """What importing a story would do now (a preview: nothing locked, nothing written)."""
+
+    article: Article | None  # the known story it updates, or None for a new draft
+    refusal: Exception | None
+    replaces_edits: str | None = None  # who changed the known story since its import (overwrite)
+    source_changes: dict = field(default_factory=dict)  # stored source fields the file replaces
+
+    @property
+    def created(self) -> bool:
+        return self.article is None
+
+
+def import_plan(
+    *, story: StoryData, user, update_source: bool = False, overwrite: bool = False, options=CLI_OPTIONS
+) -> ImportPlan:
+    """The checks `story_save` makes, without writing: for the admin's preview. The save makes
+    them again, under its locks."""
+    article = Article.objects.filter(original_url=story.original_url).first() if story.original_url else None
+    refusal, edits = None, None
+    if article is None and not user.has_perm("articles.add_article"):
+        refusal = workflow.TransitionPermissionError(f"{user.get_username()} may not create stories.")
+    elif article is not None:
+        refusal, edits = update_refusal(article, user=user, overwrite=overwrite, options=options)
+    source = Source.objects.filter(name=story.source_name).first()
+    if refusal is None:
+        refusal = source_refusal(story, source, user=user, update_source=update_source, options=options)
+    changes = source_changes(story, source) if source is not None else {}
+    return ImportPlan(article=article, refusal=refusal, replaces_edits=edits, source_changes=changes)
 
 
 def story_parts(story: StoryData) -> dict:
@@ -193,7 +273,14 @@ def _already_imported(original_url: str) -> Article | None:
 
 @transaction.atomic
 def story_save(
-    *, story: StoryData, user, publish: bool = False, update_source: bool = False, overwrite: bool = False
+    *,
+    story: StoryData,
+    user,
+    publish: bool = False,
+    update_source: bool = False,
+    overwrite: bool = False,
+    new_story: NewStoryFields | None = None,
+    options: dict = CLI_OPTIONS,
 ) -> ImportResult:
     """Write a parsed story into an article's working copy, as `user`.
 
@@ -204,7 +291,8 @@ def story_save(
     credit line differs from the stored source's is refused (ImportRefused) unless
     `update_source`, which replaces them and records that in every story using the source.
     A known story whose imported parts someone changed since its last import is refused
-    (ImportRefused, naming who and when) unless `overwrite`.
+    (ImportRefused, naming who and when) unless `overwrite`. `new_story` gives a created
+    story its desk, byline and tags; `options` names the options in refusals.
     """
     article = _already_imported(story.original_url) if story.original_url else None
     created = article is None
@@ -216,23 +304,31 @@ def story_save(
         article = Article(
             slug=unique_slug(story.title), original_url=story.original_url, created_by=user, updated_by=user
         )
-    elif not workflow.can_edit(article, user):
-        raise workflow.TransitionPermissionError(workflow.edit_refusal(article, user))
     notes = []
-    if not created and (edits := edits_since_import(article)):
-        if not overwrite:
-            raise ImportRefused(
-                f"{edits}; importing this file would replace those changes. Use --overwrite to replace them anyway."
-            )
-        notes.append(f"Replaced newsroom changes: {edits}")
+    if not created:
+        refusal, edits = update_refusal(article, user=user, overwrite=overwrite, options=options)
+        if refusal:
+            raise refusal
+        if edits:
+            notes.append(f"Replaced newsroom changes: {edits}")
+    elif new_story:
+        article.desk, article.byline = new_story.desk, new_story.byline
     article.title = story.title
     article.lede = paragraphs_to_markdown(story.lede)
     article.key_facts_heading = story.key_facts_heading
-    article.source, source_note = _source_for(story, user=user, update_source=update_source, story_pk=article.pk)
+    article.source, source_note = _source_for(
+        story, user=user, update_source=update_source, story_pk=article.pk, options=options
+    )
     article.save()
     parts = parts_replace(article, story_parts(story), fresh=created)
+    tags = []
+    if not created:
+        tags = list(article.tags.all())
+    elif new_story and new_story.tags:
+        article.tags.set(new_story.tags)
+        tags = list(article.tags.all())
     # The snapshot from what was just written, rather than read back part by part.
-    data = snapshot_data(article, **parts, tags=[] if created else list(article.tags.all()))
+    data = snapshot_data(article, **parts, tags=tags)
     # This transaction holds the row (locked above, or created here): no second read.
     note = "; ".join([*notes, source_note] if source_note else notes)
     workflow.article_saved(

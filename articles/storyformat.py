@@ -32,7 +32,7 @@ _BULLET = re.compile(r"^[-–•]\s+(?P<text>.*)$")
 _LINE_END = re.compile(r"\r?\n")
 _STRAY_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
-_SENTENCE_END = (".", "!", "?", "…")
+_SENTENCE_END = (".", "!", "?", "…", "。", "！", "？")  # and the CJK full-width ones
 _CLOSING_QUOTES = ('"', "”", "'", "’", "»", "」", "』")
 _SMALL_WORDS = {
     "a",
@@ -106,6 +106,11 @@ class SectionData:
 class TakePointData:
     kind: str
     text: str
+
+    @property
+    def label(self) -> str:
+        """The kind as a story writes it, with its emoji: "🔥 Why This Matters"."""
+        return " ".join(TAKE_KINDS[self.kind])
 
 
 @dataclass
@@ -222,6 +227,33 @@ def _control_name(character: str) -> str:
     return {"\r": "carriage return", "\x0b": "vertical tab", "\x0c": "form feed", "\x00": "NUL"}.get(
         character, f"U+{ord(character):04X}"
     )
+
+
+# What a few binary files start with, to say what an upload is rather than "not UTF-8".
+_BINARY_SIGNATURES = {
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"%PDF": "a PDF document",
+    b"PK\x03\x04": "a ZIP archive (or a Word/OpenDocument file)",
+    b"\xd0\xcf\x11\xe0": "an old Office document",
+    b"RIFF": "a media file",
+}
+
+
+def decode(data: bytes) -> str:
+    """A story file's bytes as text (UTF-8, with or without a byte-order mark), or a
+    StoryFormatError saying what the file is instead, with the line of the first bad byte."""
+    for signature, what in _BINARY_SIGNATURES.items():
+        if data.startswith(signature):
+            raise StoryFormatError(f"the file is not text: it looks like {what}; a story file is UTF-8 plain text", 1)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise StoryFormatError(
+            f"the file is not UTF-8 text (byte {error.start}); save it as UTF-8 plain text", line
+        ) from None
 
 
 def parse(text: str) -> StoryData:
@@ -350,3 +382,28 @@ def parse(text: str) -> StoryData:
     if story.key_facts_heading and not story.key_facts:
         raise StoryFormatError("the key facts heading has no '- Label: text' lines under it", end)
     return story
+
+
+def write(story: StoryData) -> str:
+    """The story as story-format text: the inverse of `parse` (see `articles.exporting`, which
+    checks that the text reads back as the same story)."""
+    lines = [story.title, *story.lede]
+    if story.key_facts_heading or story.key_facts:
+        lines.append(story.key_facts_heading)
+        lines += [f"- {fact.label}: {fact.text}" for fact in story.key_facts]
+    for section in story.sections:
+        lines += [section.heading, *section.paragraphs]
+        if section.points_heading:
+            lines.append(section.points_heading)
+        lines += [f"- {point.label}: {point.text}" if point.label else f"- {point.text}" for point in section.points]
+    if story.take_title or story.take_points:
+        lines.append(story.take_title)
+        for point in story.take_points:
+            emoji, label = TAKE_KINDS[point.kind]
+            lines.append(f"- {emoji} {label}: {point.text}")
+    site = f" ({story.source_site})" if story.source_site else ""
+    lines.append(f"📌 Source: {story.source_name}{site}")
+    lines.append(f"🔗 Original: {story.original_url}")
+    if story.credit:
+        lines.append(f"⚠️ {story.credit}")
+    return "\n".join(lines) + "\n"

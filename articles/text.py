@@ -94,3 +94,27 @@ def paragraphs_to_markdown(paragraphs: list[str]) -> str:
 def html_to_text(fragment: str) -> str:
     """Plain text of a sanitised HTML fragment (for excerpts and meta descriptions)."""
     return " ".join(html.unescape(_text_cleaner().clean(fragment)).split())
+
+
+_MARKDOWN_ESCAPE = re.compile(r"\\([\\`*_\[\]{}<>#+\-!|~&.)])")
+_BLANK_LINES = re.compile(r"\n[ \t]*\n")
+
+
+def markdown_to_paragraphs(source: str) -> list[tuple[str, bool]]:
+    """The plain-text paragraphs of a Markdown document, the inverse of `paragraphs_to_markdown`.
+
+    Each is (text, exact): exact when the block is plain text as `paragraphs_to_markdown`
+    writes it; otherwise the block carries Markdown formatting (bold, a link, a list...),
+    which plain text cannot hold, and its text is what readers read, formatting dropped.
+    """
+    paragraphs = []
+    for block in _BLANK_LINES.split(source.replace("\r\n", "\n").strip()):
+        block = block.strip()
+        if not block:
+            continue
+        text = _MARKDOWN_ESCAPE.sub(r"\1", block)
+        if "\n" not in block and plain_to_markdown(text) == block:
+            paragraphs.append((text, True))
+        else:
+            paragraphs.append((html_to_text(markdown_to_html(block)), False))
+    return paragraphs

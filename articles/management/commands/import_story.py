@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from articles.importing import ImportRefused, story_save
-from articles.storyformat import StoryFormatError, parse
+from articles.storyformat import StoryFormatError, decode, parse
 from articles.workflow import WorkflowError
 
 
@@ -78,9 +78,4 @@ class Command(BaseCommand):
 
 
 def _read(path: Path) -> str:
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise StoryFormatError(f"the file is not UTF-8 text (byte {error.start})", line) from None
+    return decode(path.read_bytes())
