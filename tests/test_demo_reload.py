@@ -187,7 +187,7 @@ def test_the_first_run_reports_what_it_added(settings):
     assert "editor-demo-2026" in out and "moderator-demo-2026" in out and "admin-demo-2026" in out
 
 
-def test_a_failure_leaves_the_database_as_it_was_and_says_why(demo):
+def test_a_failure_leaves_the_database_as_it_was_and_says_why(demo, media_root):
     """A deleted story cannot come back when the moderator who approves the demo may no
     longer approve: nothing of the run is kept (not even the desk it re-created)."""
     story("deep-sea").delete()
@@ -195,8 +195,10 @@ def test_a_failure_leaves_the_database_as_it_was_and_says_why(demo):
     moderator = demo["moderator"]
     moderator.groups.set([Group.objects.get(name="Editors")])
     before = database_state()
+    files = sorted(media_root.rglob("*"))
     with pytest.raises(CommandError) as refused:
         call_command("load_demo", stdout=StringIO(), stderr=StringIO())
+    assert sorted(media_root.rglob("*")) == files  # nor the hero image it had written
     message = str(refused.value)
     assert "deep-sea-microbes-plastic.txt" in message and "moderator" in message
     assert "nothing was changed" in message.lower()

@@ -55,7 +55,7 @@ class Command(BaseCommand):
             raise CommandError("load_demo creates accounts with known passwords; it runs only with DEBUG=1.")
         manifest = tomllib.loads((DEMO_DIR / "stories.toml").read_text(encoding="utf-8"))
         stories = [(entry, _parse(entry["file"])) for entry in manifest["stories"]]
-        report = []
+        report, self.images_written = [], []
         try:
             # The demo's own workflow steps send no email; the ones people take in the admin do.
             with (
@@ -66,6 +66,8 @@ class Command(BaseCommand):
                 desks = self._load_desks(manifest["desks"], report)
                 self._load_stories(stories, desks, report)
         except DemoRefused as refusal:
+            for image in self.images_written:  # the transaction took back the rows; these are files
+                image.storage.delete(image.name)
             raise CommandError(f"{refusal} Nothing was changed.") from refusal
         self.stdout.write("\n".join(report))
         added = sum(line.startswith("added") for line in report) + sum(" added," in line for line in accounts)
@@ -146,6 +148,7 @@ class Command(BaseCommand):
         article.desk = desks[entry["desk"]]
         article.byline = entry.get("byline", "")
         article.image.save(f"{article.slug}.jpg", _demo_image(entry["colour"]), save=False)
+        self.images_written.append(article.image)
         article.image_alt = entry["image_alt"]
         article.image_credit = "Illustration: Newsroom demo"
         article.save()
