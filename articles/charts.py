@@ -75,7 +75,7 @@ def turnaround_chart(figures: list[DayFigures], *, chart_id: str = "turnaround")
             for value in (0, top / 2, top)
         ),
     )
-    labelled = sorted({0, len(figures) - 1, *range(0, len(figures), 7)})
+    labelled = range(len(figures) - 1, -1, -7)  # today, and a week apart back from it
     days = format_html_join(
         "",
         '<text class="chart__tick" x="{}" y="{}" text-anchor="middle">{}</text>',
