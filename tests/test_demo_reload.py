@@ -215,6 +215,15 @@ def test_a_changed_source_credit_refuses_the_missing_story_and_changes_nothing(d
     assert database_state() == before
 
 
+def test_a_missing_account_whose_group_was_deleted_is_refused_clearly(demo):
+    demo["editor"].delete()
+    Group.objects.filter(name="Editors").delete()
+    before = database_state()
+    with pytest.raises(CommandError, match="group Editors does not exist.*Nothing was changed"):
+        call_command("load_demo", stdout=StringIO(), stderr=StringIO())
+    assert database_state() == before
+
+
 def test_it_refuses_to_run_with_debug_off(settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="DEBUG=1"):

@@ -62,13 +62,15 @@ class Command(BaseCommand):
                 override_settings(MAILERS={"default": {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}}),
                 transaction.atomic(),
             ):
-                accounts = self._load_accounts(report)
+                accounts = self._load_accounts()
                 desks = self._load_desks(manifest["desks"], report)
                 self._load_stories(stories, desks, report)
-        except DemoRefused as refusal:
+        except Exception as error:
             for image in self.images_written:  # the transaction took back the rows; these are files
                 image.storage.delete(image.name)
-            raise CommandError(f"{refusal} Nothing was changed.") from refusal
+            if isinstance(error, DemoRefused):
+                raise CommandError(f"{error} Nothing was changed.") from error
+            raise
         self.stdout.write("\n".join(report))
         added = sum(line.startswith("added") for line in report) + sum(" added," in line for line in accounts)
         self.stdout.write(
@@ -80,7 +82,7 @@ class Command(BaseCommand):
         for line in accounts:
             self.stdout.write(f"  {line}")
 
-    def _load_accounts(self, report):
+    def _load_accounts(self):
         """Each demo account created if missing; an existing one is left entirely alone."""
         User = get_user_model()
         existing = {user.username: user for user in User.objects.filter(username__in=[a[0] for a in DEMO_ACCOUNTS])}
@@ -93,7 +95,13 @@ class Command(BaseCommand):
                     username, email=f"{username}@example.com", password=password, is_staff=True
                 )
                 if group_name:
-                    user.groups.add(Group.objects.get(name=group_name))
+                    group = Group.objects.filter(name=group_name).first()
+                    if group is None:
+                        raise DemoRefused(
+                            f"The demo account {username} is missing and cannot be added back: the group "
+                            f"{group_name} does not exist (the migrations create it; someone deleted it)."
+                        )
+                    user.groups.add(group)
                 else:
                     user.is_superuser = True
                     user.save(update_fields=["is_superuser"])
