@@ -5,15 +5,18 @@ import nested_admin
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import SuspiciousOperation, ValidationError
+from django.db import models, transaction
 from django.db.models import Count, Exists, F, OuterRef, Value
 from django.forms.models import BaseModelFormSet
 from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
 
-from articles import admin_filters, admin_import, admin_views, attribution, publications, workflow
+from articles import admin_filters, admin_import, admin_views, attribution, publications, widgets, workflow
 from articles.forms import ArticleAdminForm, SourceAdminForm
 from articles.models import Article, Desk, KeyFact, Point, Publication, Section, Source, Take, TakePoint
+from articles.storyformat import TAKE_KINDS
+from articles.uploads import discard_pending
 
 # Rows being moved or deleted are parked this far up while a formset saves, so that the
 # unique (parent, position) constraints never see two rows at one position mid-save.
@@ -169,43 +172,103 @@ class LockedWithStoryMixin:
 
 
 class OrderedInlineMixin(LockedWithStoryMixin):
+    """Rows ordered by dragging: the position is a hidden input that nested_admin's script
+    renumbers 0..n-1 from the order on the page."""
+
     form = OrderedInlineForm
     formset = OrderedInlineFormSet
     sortable_field_name = "position"
     extra = 0
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == self.sortable_field_name:
+            kwargs["widget"] = forms.HiddenInput()
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+# Labels and points are one line each; words count towards the story's word count.
+ONE_LINE = {models.CharField: {"widget": widgets.OneLineInput}, models.TextField: {"widget": widgets.OneLineInput}}
+ONE_LINE_COUNTED = {
+    models.CharField: {"widget": widgets.OneLineInput(words=True)},
+    models.TextField: {"widget": widgets.OneLineInput(words=True)},
+}
+
 
 class KeyFactInline(OrderedInlineMixin, nested_admin.NestedTabularInline):
     model = KeyFact
     fields = ["label", "text", "position"]
+    formfield_overrides = ONE_LINE
 
 
 class PointInline(OrderedInlineMixin, nested_admin.NestedTabularInline):
     model = Point
     fields = ["label", "text", "position"]
     verbose_name = "point"
+    formfield_overrides = ONE_LINE_COUNTED
 
 
 class SectionInline(OrderedInlineMixin, nested_admin.NestedStackedInline):
     model = Section
-    fields = ["heading", "body", "points_heading", "position"]
+    fields = [("heading", "points_heading"), "body", "position"]
     inlines = [PointInline]
+    formfield_overrides = {models.TextField: {"widget": widgets.ParagraphsInput}}
+
+
+class TakePointForm(OrderedInlineForm):
+    """A take point's kind, shown as readers see it: with its emoji."""
+
+    kind = forms.ChoiceField(
+        choices=[("", "Choose a kind…"), *((kind, f"{emoji} {label}") for kind, (emoji, label) in TAKE_KINDS.items())]
+    )
 
 
 class TakePointInline(OrderedInlineMixin, nested_admin.NestedTabularInline):
     model = TakePoint
+    form = TakePointForm
     fields = ["kind", "text", "position"]
     verbose_name = "take point"
+    formfield_overrides = ONE_LINE_COUNTED
+
+
+class TakeFormSet(StoryPartFormSet):
+    """The story's one Take. A Take exists only with points: a blank one saves nothing, it is
+    written with its first point, and removing its last point removes it (ArticleAdmin.save_related).
+    A title typed without any point is refused, rather than dropped."""
+
+    def clean(self):
+        super().clean()
+        for form in self.forms:
+            if form.instance.pk is None and form.has_changed() and not _has_points(form):
+                raise ValidationError(
+                    "The take has a title but no points: add at least one point (🔥 Why This Matters, "
+                    "⚠️ Limitations & Risks or 💡 Actionable Advice), or put the title back to leave the "
+                    "story without a take."
+                )
+
+
+def _has_points(form) -> bool:
+    """Whether a take form's nested points hold a row that will be saved."""
+    for points in getattr(form, "nested_formsets", []):
+        for point in points.forms:
+            if point.has_changed() and not point.data.get(point.add_prefix("DELETE")):
+                return True
+    return False
 
 
 class TakeInline(LockedWithStoryMixin, nested_admin.NestedStackedInline):
+    """One fixed block, never added twice or deleted as a whole. A story without a Take gets
+    the blank block from the page's script (static/js/story-form.js), as "Add" would, so the
+    posted form is the one a browser sends and the part-scope checks see no phantom row."""
+
     model = Take
-    formset = StoryPartFormSet
+    formset = TakeFormSet
     fields = ["title"]
     inlines = [TakePointInline]
     max_num = 1
     extra = 0
-    verbose_name_plural = "take"
+    can_delete = False
+    verbose_name = "take"
+    verbose_name_plural = "The desk's take (🔥 Why This Matters · ⚠️ Limitations & Risks · 💡 Actionable Advice)"
 
 
 class PublicationFilter(admin.SimpleListFilter):
@@ -256,6 +319,7 @@ class ArticleAdmin(nested_admin.NestedModelAdmin):
     prepopulated_fields = {"slug": ["title"]}
     autocomplete_fields = ["source", "desk"]
     readonly_fields = [
+        "source_attribution",
         "status_badge",
         "live_column",
         "submitted_by",
@@ -265,29 +329,28 @@ class ArticleAdmin(nested_admin.NestedModelAdmin):
         "updated_at",
     ]
     fieldsets = [
-        (None, {"fields": ["title", "slug", "lede", "byline", "desk", "tags", "opened_version"]}),
-        ("Hero image", {"fields": ["image", "image_alt", "image_credit"]}),
-        ("Attribution", {"fields": ["source", "original_url"]}),
-        ("Key facts", {"fields": ["key_facts_heading"]}),
+        (None, {"fields": [("title", "slug"), "lede", ("byline", "desk", "tags"), "opened_version"]}),
+        ("Attribution", {"fields": [("source", "original_url"), "source_attribution"]}),
+        ("Hero image", {"fields": ["image", ("image_alt", "image_credit")]}),
         (
             "Workflow",
             {
+                "classes": ["collapse"],
                 "fields": [
-                    "status_badge",
-                    "live_column",
-                    "submitted_by",
-                    "created_by",
-                    "updated_by",
-                    "created_at",
-                    "updated_at",
-                ]
+                    ("status_badge", "live_column"),
+                    ("submitted_by", "created_by", "updated_by"),
+                    ("created_at", "updated_at"),
+                ],
             },
         ),
+        # Last, so that the heading sits right above the key facts it heads.
+        ("Key facts", {"fields": ["key_facts_heading"]}),
     ]
     inlines = [KeyFactInline, SectionInline, TakeInline]
 
     class Media:
         css = {"all": ["css/admin.css"]}
+        js = ["js/story-form.js"]
 
     def get_queryset(self, request):
         # Each story's standing with readers, read in the list's own query (publications.State).
@@ -309,6 +372,14 @@ class ArticleAdmin(nested_admin.NestedModelAdmin):
                 '<span class="status-badge status-badge--draft status-badge--changes-requested">{}</span>', label
             )
         return format_html('<span class="status-badge status-badge--{}">{}</span>', obj.status, label)
+
+    @admin.display(description="as readers will see it")
+    def source_attribution(self, obj):
+        return widgets.source_panel(obj.source if obj is not None and obj.source_id else None)
+
+    def view_on_site(self, obj):
+        """Only a live story has a public page; a draft has Preview instead."""
+        return obj.get_absolute_url() if obj.is_live else None
 
     @admin.display(description="on the site", ordering="open_from")
     def live_column(self, obj):
@@ -334,14 +405,36 @@ class ArticleAdmin(nested_admin.NestedModelAdmin):
 
     # Saving: who did it, and a revision of every save.
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        form.user = request.user  # a class built for this request: the kept image is scoped to them
+        return form
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        form = context["adminform"].form
+        if form.is_bound:
+            form.keep_image_for_retry()
+        sources = {
+            str(pk): {"site": site, "credit": credit}
+            for pk, site, credit in Source.objects.values_list("pk", "site", "credit")
+        }
+        context["source_attributions"] = sources
+        context["part_errors"] = len(context.get("errors") or []) > len(form.errors)
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user
         obj.updated_by = request.user
         super().save_model(request, obj, form, change)
+        if form.used_pending:
+            name = form.used_pending
+            transaction.on_commit(lambda: discard_pending(name))
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
+        # A Take without points is no Take (TakeFormSet): one emptied by this save goes.
+        Take.objects.filter(article=form.instance, points__isnull=True).delete()
         workflow.article_saved(article=form.instance, user=request.user)
 
     # The change page: workflow buttons and the state of the story.

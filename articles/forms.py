@@ -7,23 +7,30 @@ from django.utils import timezone
 
 from articles import workflow
 from articles.models import Article, Publication, SlugRedirect, Source
-from articles.uploads import HeroImageField, clean_hero_image
+from articles.uploads import HeroImageField, clean_hero_image, keep_pending, pending_url, take_pending
+from articles.widgets import HeroImageInput, ParagraphsInput
 
 
 class ArticleAdminForm(forms.ModelForm):
-    """The story's own fields, plus the version the editor started from."""
+    """The story's own fields, plus the version the editor started from; a checked hero image
+    upload is kept for the next try when the rest of the form is refused."""
 
     # The version the editor opened; compared with the stored one on save.
     opened_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # Who is editing: set by ArticleAdmin.get_form on the class it builds for one request.
+    user = None
 
     class Meta:
         model = Article
         fields = "__all__"  # noqa: DJ007 - the admin form: its fieldsets choose what is shown
         field_classes = {"image": HeroImageField}
+        widgets = {"image": HeroImageInput, "lede": ParagraphsInput}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["opened_version"].initial = self.instance.version
+        # The stored name of a kept upload this form used (removed once the story is saved).
+        self.used_pending = None
         if "image" in self.fields:
             self.fields["image"].widget.attrs.setdefault("aria-label", "Hero image file")
 
@@ -31,7 +38,23 @@ class ArticleAdminForm(forms.ModelForm):
         image = self.cleaned_data.get("image")
         if image and hasattr(image, "content_type"):  # a new upload, not the stored file
             return clean_hero_image(image)
+        token = self.data.get(self.fields["image"].widget.pending_name(self.add_prefix("image")))
+        if token and image is not False:  # an upload kept from the last try, unless "Clear" was ticked
+            image, self.used_pending = take_pending(token, self.user)
+            self._pending_token = token
         return image
+
+    def keep_image_for_retry(self) -> None:
+        """When the form is refused, keep a new upload that passed its checks, so that the
+        next try saves it without choosing the file again."""
+        image = getattr(self, "cleaned_data", {}).get("image")
+        if self.user is None or "image" in self.errors or not hasattr(image, "content_type"):
+            return
+        widget = self.fields["image"].widget
+        if self.used_pending:  # the same kept upload again
+            widget.pending = (self._pending_token, pending_url(self.used_pending))
+        else:
+            widget.pending = keep_pending(image, self.user)
 
     def clean_slug(self):
         slug = self.cleaned_data["slug"]

@@ -6,7 +6,9 @@ import uuid
 
 from django import forms
 from django.conf import settings
+from django.core import signing
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -99,3 +101,51 @@ def _reencode(image: Image.Image, kind: str) -> bytes:
     options = {"quality": 90} if kind in ("JPEG", "WEBP") else {}
     image.save(buffer, format=kind, **options)
     return buffer.getvalue()
+
+
+# An upload that passed its checks while the rest of the story form was refused is kept
+# in the media storage under a name we chose, and the form carries a signed token naming
+# it (and the person who uploaded it) so that the next try saves it without a new upload.
+PENDING_FOLDER = "pending-images"
+PENDING_SALT = "articles.uploads.pending-hero-image"
+PENDING_MAX_AGE = 6 * 60 * 60
+PENDING_REFUSED = "The image kept from your last try could not be used ({}); choose the file again."
+
+
+def keep_pending(image, user) -> tuple[str, str]:
+    """Store a checked upload for the next try; return (signed token, url to show it)."""
+    image.seek(0)
+    name = default_storage.save(f"{PENDING_FOLDER}/{uuid.uuid4().hex}.{image.name.rsplit('.', 1)[-1]}", image)
+    token = signing.dumps({"name": name, "user": user.pk}, salt=PENDING_SALT, compress=True)
+    return token, default_storage.url(name)
+
+
+def take_pending(token: str, user) -> tuple[SimpleUploadedFile, str]:
+    """The upload a token names, checked again, and its stored name; ValidationError when the
+    token is forged, expired, another person's, or its file is gone."""
+    try:
+        data = signing.loads(token, salt=PENDING_SALT, max_age=PENDING_MAX_AGE)
+    except signing.SignatureExpired:
+        raise ValidationError(PENDING_REFUSED.format("it was kept too long"), code="pending_expired") from None
+    except signing.BadSignature:
+        raise ValidationError(PENDING_REFUSED.format("its token is not valid"), code="pending_forged") from None
+    name = data.get("name") if isinstance(data, dict) else None
+    if not isinstance(name, str) or not name.startswith(f"{PENDING_FOLDER}/") or ".." in name:
+        raise ValidationError(PENDING_REFUSED.format("its token is not valid"), code="pending_forged")
+    if data.get("user") != getattr(user, "pk", None):
+        raise ValidationError(PENDING_REFUSED.format("it was uploaded by someone else"), code="pending_other_user")
+    if not default_storage.exists(name):
+        raise ValidationError(PENDING_REFUSED.format("it is no longer kept"), code="pending_gone")
+    with default_storage.open(name, "rb") as stored:
+        content = stored.read()
+    return clean_hero_image(SimpleUploadedFile(name.rsplit("/", 1)[-1], content)), name
+
+
+def pending_url(name: str) -> str:
+    return default_storage.url(name)
+
+
+def discard_pending(name: str) -> None:
+    """Remove a kept upload once the story that used it is saved."""
+    if name.startswith(f"{PENDING_FOLDER}/"):
+        default_storage.delete(name)
