@@ -164,22 +164,30 @@ class ImportPlan:
         return self.article is None
 
 
-def import_plan(
-    *, story: StoryData, user, update_source: bool = False, overwrite: bool = False, options=CLI_OPTIONS
-) -> ImportPlan:
-    """The checks `story_save` makes, without writing: for the admin's preview. The save makes
-    them again, under its locks."""
-    article = Article.objects.filter(original_url=story.original_url).first() if story.original_url else None
-    refusal, edits = None, None
-    if article is None and not user.has_perm("articles.add_article"):
-        refusal = workflow.TransitionPermissionError(f"{user.get_username()} may not create stories.")
-    elif article is not None:
-        refusal, edits = update_refusal(article, user=user, overwrite=overwrite, options=options)
-    source = Source.objects.filter(name=story.source_name).first()
-    if refusal is None:
-        refusal = source_refusal(story, source, user=user, update_source=update_source, options=options)
-    changes = source_changes(story, source) if source is not None else {}
-    return ImportPlan(article=article, refusal=refusal, replaces_edits=edits, source_changes=changes)
+def import_plans(
+    *, stories: list[StoryData], user, update_source: bool = False, overwrite: bool = False, options=CLI_OPTIONS
+) -> list[ImportPlan]:
+    """The checks `story_save` makes, without writing, for each story: for the admin's preview.
+    The known stories and stored sources are read in one query each; the save checks again,
+    under its locks."""
+    urls = {story.original_url for story in stories if story.original_url}
+    known = {article.original_url: article for article in Article.objects.filter(original_url__in=urls)}
+    sources = Source.objects.in_bulk({story.source_name for story in stories}, field_name="name")
+    may_add = user.has_perm("articles.add_article")
+    plans = []
+    for story in stories:
+        article = known.get(story.original_url)
+        refusal, edits = None, None
+        if article is None and not may_add:
+            refusal = workflow.TransitionPermissionError(f"{user.get_username()} may not create stories.")
+        elif article is not None:
+            refusal, edits = update_refusal(article, user=user, overwrite=overwrite, options=options)
+        source = sources.get(story.source_name)
+        if refusal is None:
+            refusal = source_refusal(story, source, user=user, update_source=update_source, options=options)
+        changes = source_changes(story, source) if source is not None else {}
+        plans.append(ImportPlan(article=article, refusal=refusal, replaces_edits=edits, source_changes=changes))
+    return plans
 
 
 def story_parts(story: StoryData) -> dict:
