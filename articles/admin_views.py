@@ -3,16 +3,17 @@ restore and the review queue. Every rule is checked again by articles.workflow."
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Subquery
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from articles import attribution, publications, workflow
 from articles.diffing import snapshot_diff
 from articles.forms import TransitionForm
-from articles.models import Article, Publication, Revision
+from articles.models import Article, Publication, Revision, Transition
 from articles.previews import preview_url, share_links_revoke
 from articles.snapshots import article_snapshot
 from articles.views import render_preview, working_copy
@@ -34,6 +35,20 @@ def _change_url(article) -> str:
     return reverse("admin:articles_article_change", args=[article.pk])
 
 
+def _next_url(request) -> str:
+    """Where to go after a workflow step, if the page that sent the person here asked: only a
+    page of this admin on this host (e.g. the review queue), never another site."""
+    url = request.POST.get("next") or request.GET.get("next") or ""
+    safe = url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}, require_https=request.is_secure())
+    return url if safe and url.startswith(reverse("admin:index")) else ""
+
+
+def _submission_notes():
+    """The note the editor left with each story's latest submission (a subquery per story)."""
+    latest = Transition.objects.filter(article=OuterRef("pk"), action="submit").order_by("-at", "-pk")
+    return Subquery(latest.values("comment")[:1])
+
+
 def _context(model_admin, request, article, **extra):
     return {
         **model_admin.admin_site.each_context(request),
@@ -53,6 +68,9 @@ def change_page_context(article, user) -> dict:
     if article.status == Article.Status.ARCHIVED:
         return context
     in_review = article.status == Article.Status.IN_REVIEW
+    if in_review:
+        submitted = article.transitions.filter(action="submit").order_by("-at", "-pk").values("comment").first()
+        context["submission_note"] = submitted["comment"] if submitted else ""
     missing = attribution.attribution_refusal(article, "approved" if in_review else "submitted or approved")
     approve = None
     if in_review and user.has_perm("articles.approve_article"):
@@ -69,6 +87,7 @@ def transition_view(model_admin, request, object_id, action):
         raise Http404("No such workflow step.")
     step = workflow.ACTIONS[action]
     form = TransitionForm(request.POST if request.method == "POST" else None, action=step, article=article)
+    next_url = _next_url(request)
     if request.method == "POST" and form.is_valid():
         try:
             workflow.TRANSITIONS[action](article=article, user=request.user, **form.transition_kwargs())
@@ -76,11 +95,20 @@ def transition_view(model_admin, request, object_id, action):
             form.add_error(None, refusal.message)
         else:
             messages.success(request, f"{step.label}: done. “{article.title}” is now {article.status_label().lower()}.")
-            return HttpResponseRedirect(_change_url(article))
+            return HttpResponseRedirect(next_url or _change_url(article))
     return TemplateResponse(
         request,
         "admin/articles/article/transition.html",
-        _context(model_admin, request, article, title=f"{step.label}: {article.title}", form=form, step=step),
+        _context(
+            model_admin,
+            request,
+            article,
+            title=f"{step.label}: {article.title}",
+            form=form,
+            step=step,
+            next_url=next_url,
+            cancel_url=next_url or _change_url(article),
+        ),
     )
 
 
@@ -146,7 +174,8 @@ def history_view(model_admin, request, object_id):
 
 
 def diff_view(model_admin, request, object_id, number):
-    """A revision compared with the working copy (default) or with the live version."""
+    """A revision compared with the working copy (default: what changed since it), or with the
+    live version (`?against=live`: what approving it would change for readers)."""
     article = _article(model_admin, request, object_id)
     revision = get_object_or_404(Revision, article=article, number=number)
     against = request.GET.get("against", "working")
@@ -154,9 +183,13 @@ def diff_view(model_admin, request, object_id, number):
         approved = publications.approved(article.pk)
         if approved is None:
             raise Http404("This story has no live version.")
-        other, other_label = approved.revision.data, f"the live version (#{approved.revision.number})"
+        old, new = approved.revision.data, revision.data
+        old_label, new_label = f"the live version (#{approved.revision.number})", f"revision #{revision.number}"
+        title = f"Revision #{revision.number} against the live version"
     else:
-        other, other_label = article_snapshot(article), "the working copy"
+        old, new = revision.data, article_snapshot(article)
+        old_label, new_label = f"revision #{revision.number}", "the working copy"
+        title = f"Revision #{revision.number} against the working copy"
     return TemplateResponse(
         request,
         "admin/articles/article/diff.html",
@@ -164,10 +197,12 @@ def diff_view(model_admin, request, object_id, number):
             model_admin,
             request,
             article,
-            title=f"Revision #{revision.number} against {other_label}",
+            title=title,
             revision=revision,
-            other_label=other_label,
-            lines=snapshot_diff(revision.data, other),
+            old_label=old_label,
+            new_label=new_label,
+            against=against,
+            lines=snapshot_diff(old, new),
             can_restore=workflow.can_edit(article, request.user),
         ),
     )
@@ -188,15 +223,26 @@ def restore_view(model_admin, request, object_id, number):
 
 
 def review_queue_view(model_admin, request):
-    """Stories waiting for review, oldest submission first."""
+    """Stories waiting for review, oldest submission first, each with what this moderator may
+    do to it, or why not (the four-eyes rule): read in a fixed number of queries."""
     if not model_admin.has_view_permission(request):
         raise PermissionDenied
-    waiting = (
+    waiting = list(
         Article.objects.filter(status=Article.Status.IN_REVIEW)
-        .select_related("submitted_by", "desk")
-        .annotate(has_live_version=Exists(Publication.objects.current_or_scheduled().filter(article=OuterRef("pk"))))
+        .select_related("submitted_by", "desk", "source")
+        .annotate(
+            has_live_version=Exists(Publication.objects.current_or_scheduled().filter(article=OuterRef("pk"))),
+            latest_revision=Subquery(Revision.objects.filter(article=OuterRef("pk")).values("number")[:1]),
+            submission_note=_submission_notes(),
+            **workflow.last_change_annotations(),
+        )
         .order_by("submitted_at", "pk")
     )
+    user = request.user
+    may_review = user.has_perm("articles.approve_article")
+    for article in waiting:
+        article.approve_refusal = workflow.refusal(article, user, "approve") if may_review else None
+        article.may_request_changes = may_review and workflow.refusal(article, user, "request-changes") is None
     return TemplateResponse(
         request,
         "admin/articles/article/review_queue.html",
@@ -205,5 +251,7 @@ def review_queue_view(model_admin, request):
             "opts": Article._meta,
             "title": "Review queue",
             "waiting": waiting,
+            "may_review": may_review,
+            "queue_url": request.get_full_path(),
         },
     )

@@ -120,6 +120,13 @@ class TransitionForm(forms.Form):
     """Confirms one workflow step, with the comment, times or change note it needs."""
 
     comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    note = forms.CharField(
+        label="Note for the moderator",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Optional: what changed, what to check. The moderator sees it in the review queue.",
+    )
     go_live_at = forms.DateTimeField(
         label="Go live at",
         required=False,
@@ -153,6 +160,8 @@ class TransitionForm(forms.Form):
             self.fields["comment"].required = True
         else:
             del self.fields["comment"]
+        if action.name != "submit":
+            del self.fields["note"]
         if action.name != "approve":
             for name in ("go_live_at", "expires_at", "change_kind", "change_note"):
                 del self.fields[name]
@@ -166,6 +175,8 @@ class TransitionForm(forms.Form):
             return {"comment": data["comment"]}
         if self.action.name == "unpublish":
             return {"reason": data["comment"]}
+        if self.action.name == "submit":
+            return {"note": data.get("note", "")}
         if self.action.name == "approve":
             kwargs = {"go_live_at": data.get("go_live_at"), "expires_at": data.get("expires_at")}
             if "change_kind" in data:
