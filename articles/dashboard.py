@@ -32,6 +32,11 @@ def changes_requested() -> Q:
     return Q(status=ArticleStatus.DRAFT) & ~Q(review_comment="")
 
 
+def can_see_stories(user) -> bool:
+    """Whether the person may see stories at all (the admin's view permission)."""
+    return user.has_perm("articles.view_article") or user.has_perm("articles.change_article")
+
+
 def is_moderator(user) -> bool:
     return user.has_perm("articles.approve_article")
 

@@ -328,6 +328,22 @@ def test_an_editor_never_sees_another_editors_drafts_or_review_comments(logged_i
 
 
 @pytest.mark.django_db
+def test_staff_without_access_to_stories_see_no_story(logged_in, editor, moderator):
+    from django.contrib.auth.models import User
+
+    sent_back(editor, moderator, comment="Private note.", title="A sent-back story")
+    make_article(title="Scheduled story", go_live_at=timezone.now() + timedelta(hours=1))
+    make_article(title="Live story")
+    outsider = User.objects.create_user("outsider", password="pw", is_staff=True)
+    response = logged_in(outsider).get("/admin/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "desk" not in response.context or response.context["desk"] is None
+    for text in ("A sent-back story", "Private note.", "Scheduled story", "Live story"):
+        assert text not in html
+
+
+@pytest.mark.django_db
 def test_a_moderator_sees_the_queue_with_how_long_each_waited(logged_in, editor, moderator):
     with time_machine.travel(timezone.now() - timedelta(hours=3), tick=False):
         story = submitted_by(editor, title="Queued story")
