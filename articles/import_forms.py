@@ -149,7 +149,12 @@ class ImportChoicesForm(forms.Form):
     """What the editor gives the new drafts (updates keep their story's own), and the
     importer's two options."""
 
-    desk = forms.ModelChoiceField(queryset=Desk.objects.order_by("name"), required=False, empty_label="— no desk —")
+    desk = forms.ModelChoiceField(
+        queryset=Desk.objects.order_by("name"),
+        required=False,
+        empty_label="— no desk —",
+        help_text="For the new drafts; a story that is updated keeps its own desk, byline and tags.",
+    )
     byline = forms.CharField(required=False, max_length=200, validators=[no_control_characters])
     tags = TagField(required=False, help_text="Separated by commas.")
     overwrite = forms.BooleanField(
