@@ -185,13 +185,13 @@ def test_queue_row_offers_diff_preview_approve_and_request_changes(people):
     assert f'href="{ADMIN}/{changed.pk}/transition/approve/?next=/admin/articles/article/review-queue/"' in row
     assert f'action="{ADMIN}/{changed.pk}/transition/request-changes/"' in row
     assert 'name="comment"' in row and 'name="next" value="/admin/articles/article/review-queue/"' in row
-    assert "changes to a live story" in row
+    assert "Changes to a live story" in row
 
 
 def test_queue_row_for_a_new_story_has_no_diff_against_live(people):
     fresh = new_story_in_review(people["editor"])
     row = queue_row(html(client_for(people["mod_a"]).get(QUEUE)), fresh)
-    assert "Diff against live" not in row and "new story" in row
+    assert "Diff against live" not in row and "New story" in row
     assert "Preview" in row and "Approve" in row
 
 
