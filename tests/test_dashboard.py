@@ -471,3 +471,14 @@ def test_my_stories_and_changes_requested_are_the_first_filters(logged_in, edito
     assert titles_in_order[:2] == ["whose", "review"]
     html = response.content.decode()
     assert html.index("My stories") < html.index("Changes requested") < html.index("By status")
+
+
+@pytest.mark.django_db
+def test_the_start_page_is_valid_html(logged_in, editor, moderator, tmp_path):
+    from tests.test_html_valid import vnu_errors
+
+    _fill_desk(editor, moderator, 0, 5)
+    for user in (editor, moderator):
+        (tmp_path / f"{user.username}.html").write_text(logged_in(user).get("/admin/").content.decode())
+    errors = vnu_errors(sorted(tmp_path.glob("*.html")))
+    assert [(error["message"], error.get("extract")) for error in errors] == []
