@@ -159,6 +159,11 @@ def story_check(story: StoryData) -> tuple[str, list[str]]:
     """The story's text and what would not read back the same (empty when it round-trips)."""
     story = _stripped(story)
     text = write(story)
+    missing = [
+        what for what, value in (("source", story.source_name), ("original URL", story.original_url)) if not value
+    ]
+    if missing:  # a story file must name them: say so, rather than what the parser makes of the gap
+        return text, [f"it has no {' and no '.join(missing)}; add {'them' if len(missing) > 1 else 'it'} first"]
     try:
         read = parse(text)
     except StoryFormatError as error:

@@ -337,3 +337,12 @@ def test_an_exported_then_edited_story_is_a_conflict_on_reimport(editor):
 
     with pytest.raises(ImportRefused):
         story_save(story=parse(text), user=editor)
+
+
+def test_a_story_without_its_attribution_is_refused_naming_what_is_missing():
+    article = make_article(published=False, original_url="")
+    Article.objects.filter(pk=article.pk).update(source=None)
+    article.refresh_from_db()
+    with pytest.raises(ExportRefused) as refusal:
+        article_export(article)
+    assert "it has no source and no original URL; add them first" in refusal.value.message
