@@ -405,6 +405,13 @@ class ArticleAdmin(nested_admin.NestedModelAdmin):
 
     # Saving: who did it, and a revision of every save.
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in self.autocomplete_fields and "widget" not in kwargs:
+            kwargs["widget"] = widgets.NamedAutocompleteSelect(
+                db_field, self.admin_site, using=kwargs.get("using"), placeholder=f"Choose a {db_field.verbose_name}…"
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
         form.user = request.user  # a class built for this request: the kept image is scoped to them

@@ -2,6 +2,7 @@
 count words, the hero image with its thumbnail, and the source's attribution panel."""
 
 from django import forms
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
@@ -21,6 +22,18 @@ class ParagraphsInput(forms.Textarea):
 
     def __init__(self, attrs=None):
         super().__init__({"rows": 4, "cols": 80, "class": "vLargeTextField paragraphs", **WORDS, **(attrs or {})})
+
+
+class NamedAutocompleteSelect(AutocompleteSelect):
+    """The admin's autocomplete picker with a placeholder: an empty picker is named by it
+    (select2's box otherwise has no accessible name) and says what to choose."""
+
+    def __init__(self, *args, placeholder: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.placeholder = placeholder
+
+    def build_attrs(self, base_attrs, extra_attrs=None):
+        return {**super().build_attrs(base_attrs, extra_attrs), "data-placeholder": self.placeholder}
 
 
 class HeroImageInput(forms.ClearableFileInput):

@@ -102,16 +102,29 @@
   function fixedTake() {
     var group = document.getElementById("take-group");
     if (!group) return;
-    var forms = group.querySelectorAll(".djn-inline-form:not(.djn-empty-form)");
-    var add = group.querySelector(".djn-add-handler");
-    if (forms.length === 0 && add) add.click();
+    var add = group.querySelector(".djn-add-handler.djn-model-articles-take");
+    if (!document.getElementById("take-0") && add) add.click();
+  }
+
+  // select2's box for the chosen item (a "textbox") is named only by its title, which an
+  // empty picker lacks: name it after the field's label.
+  function nameAutocompletes(form) {
+    form.querySelectorAll(".select2-selection__rendered[role=textbox]").forEach(function (box) {
+      if (box.getAttribute("aria-label")) return;
+      var id = box.id.replace(/^select2-(.*)-container$/, "$1");
+      var label = document.querySelector("label[for='" + id + "']");
+      box.setAttribute("aria-label", label ? label.textContent.replace(/:\s*$/, "").trim() : "Chosen item");
+    });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.getElementById("article_form");
     if (!form) return;
     // After nested_admin has set up its groups (its own DOMContentLoaded handler).
-    window.setTimeout(fixedTake, 0);
+    window.setTimeout(function () {
+      fixedTake();
+      nameAutocompletes(form);
+    }, 0);
     sourcePanel(form);
     wordCount(form);
     imagePreview(form);

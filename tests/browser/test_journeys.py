@@ -90,7 +90,7 @@ def test_editor_writes_previews_and_submits_a_story(page, live_server, tmp_path,
             page.fill(f"#id_sections-{n}-points-{m}-text", text)
 
     # The take, with one point of each kind.
-    page.locator("#take-group").get_by_role("link", name="Add another Take", exact=True).click()
+    # The take is one fixed block, already on the page (issue 15): no "Add another Take".
     page.fill("#id_take-0-title", "The Desk's Take")
     take_points = [
         ("why_it_matters", "Predictable power is rare."),
