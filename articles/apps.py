@@ -1,7 +1,7 @@
 """The editorial app: stories, their parts, and the readers' pages."""
 
 from django.apps import AppConfig
-from django.db.models.signals import pre_delete
+from django.db.models.signals import post_save, pre_delete
 
 
 class ArticlesConfig(AppConfig):
@@ -21,3 +21,5 @@ class ArticlesConfig(AppConfig):
         # And so does deleting a tag, desk or source that publications list under.
         for model in (Tag, Desk, Source):
             pre_delete.connect(caching.listing_deleted, sender=model, dispatch_uid=f"articles.{model.__name__}_deleted")
+        # Renaming a desk readers see in the header (and on its page) moves it too.
+        post_save.connect(caching.desk_saved, sender=Desk, dispatch_uid="articles.Desk_saved")

@@ -216,6 +216,18 @@ def listing_deleted(*, sender, instance, **kwargs) -> None:
         generation_move()
 
 
+def desk_saved(*, instance, created, **kwargs) -> None:
+    """Move the generation when a desk that publications list under is saved (renamed, or its
+    address changed): the header names it on every public page, and its own page heads with it
+    (post_save, in the save's transaction). A new desk lists no story, so no page shows it yet:
+    the header shows desks with live stories only (views.header_desks)."""
+    from articles.models import Publication
+    from articles.publications import generation_move
+
+    if not created and Publication.objects.filter(desk=instance.pk).exists():
+        generation_move()
+
+
 # Marking public views ---------------------------------------------------------------------------
 
 PUBLIC_PAGE = "newsroom_public_page"

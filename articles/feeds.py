@@ -1,6 +1,10 @@
 """RSS and Atom feeds of current publications (all, per desk, per tag), each item with its
 attribution.
 
+Each item's id (RSS <guid isPermaLink="false">, Atom <id>) is a tag URI naming the story, not
+its address: a story keeps it when its address changes or a new version is approved, so feed
+readers never show it twice (story_id).
+
 Django's Feed does the work through its own hooks: `items` reads the newest current
 publications' cards (one query), and each item's description (the lede and the credit line,
 rendered by a template) is kept in the "fragments" cache under the publication's id and the
@@ -11,12 +15,13 @@ import hashlib
 from io import StringIO
 from types import SimpleNamespace
 
+from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.core.cache import caches
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, get_tag_uri
 from django.utils.translation import get_language
 
 from articles import links
@@ -79,12 +84,17 @@ class StoryFeed(Feed):
                 caches["fragments"].set(key, kept)
         return kept
 
+    item_guid_is_permalink = False  # the guid names the story; its link is the address
+
+    def item_guid(self, item):
+        return story_id(item.article_id, item.published_at)
+
     def item_extra_kwargs(self, item):
         return {"publication_id": item.publication_id}
 
     def items(self, obj=None):
-        rows = self.publications(obj).values_list("pk", "card")[:FEED_SIZE]
-        return [feed_item(pk, card) for pk, card in rows]
+        rows = self.publications(obj).values_list("pk", "article_id", "card")[:FEED_SIZE]
+        return [feed_item(pk, card, article_id=article_id) for pk, article_id, card in rows]
 
     def item_description(self, item):
         """The lede and the credit line: rendered once per publication and language."""
@@ -112,12 +122,20 @@ class StoryFeed(Feed):
         return item.categories
 
 
-def feed_item(publication_id: int, card: dict) -> SimpleNamespace:
+def story_id(article_id: int, published_at) -> str:
+    """A story's lasting id in feeds: a tag URI (RFC 4151, Django's get_tag_uri) of the site's
+    public address (NEWSROOM_BASE_URL), the story's first publication day and its number, e.g.
+    tag:news.example.org,2026-11-27:/story/42/. Addresses change; this does not."""
+    return get_tag_uri(f"{settings.NEWSROOM_BASE_URL.rstrip('/')}/story/{article_id}", published_at)
+
+
+def feed_item(publication_id: int, card: dict, *, article_id: int) -> SimpleNamespace:
     """What a feed shows of a publication's card (the description is rendered from the whole
     card, only when it is not kept yet)."""
     source = card.get("source")
     return SimpleNamespace(
         publication_id=publication_id,
+        article_id=article_id,
         card=card,
         title=card["title"],
         url=links.story_path(card["slug"]),

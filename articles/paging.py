@@ -7,9 +7,12 @@ Far into a long list, skipping rows costs reading them (OFFSET): page 2,000 of t
 page skipped 40,000 whole rows. There the page's ids are found first, from the index alone,
 and only the page's own rows are read.
 
-A page past the end of its list is not found (404), and so is a page number past MAX_PAGE
-without asking the database: no list here goes that deep, and the OFFSET it asks for would
-overflow the database's integers (a 500 on PostgreSQL and SQLite).
+A page past the end of its list is not found (404, PageNotFound), and so is a page "number"
+that is not a whole number of at least 1 ("x", "0", "-3"): there is no such page, and showing
+the first one under that address would say the list is something it is not. A number past
+MAX_PAGE is not found without asking the database: no list here goes that deep, and the
+OFFSET it asks for would overflow the database's integers (a 500 on PostgreSQL and SQLite).
+No `page` at all (or an empty one, as a form sends it) is the first page.
 """
 
 from dataclasses import dataclass, field
@@ -23,7 +26,8 @@ MAX_PAGE = 100_000
 
 
 class PageNotFound(Http404):
-    """A page number past any page a list could have."""
+    """No such page of a list: past its end, past any page a list could have, or not a page
+    number at all. Its message says which, for the reader (views.no_such_page, the API)."""
 
 
 @dataclass
@@ -47,12 +51,16 @@ class Page:
 
 
 def page_number(raw) -> int:
-    """A page number from the address (1-based); anything unreadable is 1, and a number past
-    MAX_PAGE raises PageNotFound (a 404)."""
-    try:
-        number = max(int(raw), 1)
-    except (TypeError, ValueError):
+    """A page number from the address (1-based; none or empty is 1). Anything that is not a
+    whole number of at least 1, or a number past MAX_PAGE, raises PageNotFound (a 404)."""
+    if raw is None or raw == "":
         return 1
+    try:
+        number = int(raw)
+    except (TypeError, ValueError):
+        raise PageNotFound(f"There is no page “{str(raw)[:20]}”: pages are numbered 1, 2, 3…") from None
+    if number < 1:
+        raise PageNotFound(f"There is no page {number}: pages are numbered from 1.")
     if number > MAX_PAGE:
         raise PageNotFound(f"There is no page {number}: lists end before page {MAX_PAGE + 1:,}.")
     return number
@@ -70,7 +78,7 @@ def page_from(rows_between, number, size: int) -> Page:
 
 
 def page_of(queryset, number, size: int) -> Page:
-    """Page `number` (1-based; anything unreadable is 1) of a queryset, `size` rows."""
+    """Page `number` (1-based, as page_number reads it) of a queryset, `size` rows."""
 
     def rows_between(start: int, stop: int) -> list:
         if start >= DEEP_ROWS:

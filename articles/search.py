@@ -143,30 +143,60 @@ def excerpt(hit: dict, query: str) -> SafeString:
     """A short passage around the first match, the matching words marked, escaped everywhere
     else. A word matches when it begins with a word of the query or with a stem that
     PostgreSQL matched ("harbour" marks "harbours"; "energy", stemmed "energi", marks
-    "energies")."""
+    "energies"). The passage is cut at word boundaries only, with an ellipsis where it is cut."""
     terms = {word.lower() for word in query.split()}
     terms |= {stem.replace("''", "'") for stem in _LEXEME.findall(hit.get("stems") or "")}
     text = hit["passage"]
-    pattern = re.compile(
-        r"\b(?:{})\w*".format("|".join(map(re.escape, sorted(terms, key=len, reverse=True)))), re.IGNORECASE
-    )
+    pattern = _terms_pattern(terms)
     first = pattern.search(text) if terms else None
-    start, stop = _word_window(text, max(first.start() - 60, 0) if first else 0, first.start() if first else 0)
+    start, stop = _word_window(text, first.start() if first else 0, first.end() if first else 0)
     window = text[start:stop].strip()
     html = _marked(window, pattern) if terms else escape(window)
     return mark_safe(("…" if start else "") + html + ("…" if stop < len(text) else ""))  # noqa: S308
 
 
-def _word_window(text: str, start: int, match: int) -> tuple[int, int]:
-    """About EXCERPT_CHARS of `text` from `start`, both ends moved to word boundaries (never
-    past the first match at `match`), so an excerpt starts and ends with whole words."""
-    if start > 0 and not text[start - 1].isspace():
-        space = text.find(" ", start, match)
-        start = space + 1 if space != -1 else start
+# Scripts written without spaces between words (Chinese, Japanese kana and punctuation, full-width
+# forms): there, a line may break between any two characters, so an excerpt may too.
+_UNSPACED = re.compile(
+    "[\u2e80-\u2fdf\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef\U00020000-\U0003134f]"
+)
+EXCERPT_LEAD = 60  # about this many characters shown before the first match
+
+
+def _terms_pattern(terms: set[str]) -> re.Pattern:
+    """A match of any term: a word that begins with it, or in unspaced scripts the term itself
+    (there a "word" as `\\w` sees it runs to the end of the sentence)."""
+    alternatives = [
+        re.escape(term) if _UNSPACED.match(term) else rf"\b{re.escape(term)}\w*"
+        for term in sorted(terms, key=len, reverse=True)
+    ]
+    return re.compile("|".join(alternatives), re.IGNORECASE)
+
+
+def _is_boundary(text: str, at: int) -> bool:
+    """Whether `text` may be cut just before position `at` without cutting a word."""
+    if at <= 0 or at >= len(text):
+        return True
+    before, after = text[at - 1], text[at]
+    return before.isspace() or after.isspace() or bool(_UNSPACED.match(before) or _UNSPACED.match(after))
+
+
+def _word_window(text: str, match: int, match_end: int) -> tuple[int, int]:
+    """About EXCERPT_CHARS of `text` around the first match (`match`..`match_end`), starting
+    about EXCERPT_LEAD characters before it, both ends on word boundaries: the start moves
+    forward (never past the match), the end back (never into the match), or, when one word
+    is longer than the whole window, forward to that word's end."""
+    start = max(match - EXCERPT_LEAD, 0)
+    while not _is_boundary(text, start) and start < match:
+        start += 1
     stop = min(start + EXCERPT_CHARS, len(text))
-    if stop < len(text) and not text[stop].isspace():
-        space = text.rfind(" ", max(start, match) + 1, stop)
-        stop = space if space != -1 else stop
+    back = stop
+    while not _is_boundary(text, back) and back > max(start, match_end):
+        back -= 1
+    if _is_boundary(text, back) and back > start:
+        return start, back
+    while not _is_boundary(text, stop):
+        stop += 1
     return start, stop
 
 

@@ -7,21 +7,23 @@ them restates when a publication is live, and none of them writes to the databas
 
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache, partial
+from urllib.parse import urlencode
 
 from django.db import connection
 from django.db.models import Exists, OuterRef, Prefetch, Subquery
-from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
+from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import add_never_cache_headers
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 from taggit.models import Tag
 
 from articles import fragments, links
 from articles import search as story_search
 from articles.caching import db_datetime
 from articles.models import Article, Desk, Publication, Section, SlugRedirect
-from articles.paging import page_from, page_of
+from articles.paging import PageNotFound, page_from, page_of
 from articles.previews import PreviewLinkExpired, PreviewLinkInvalid, link_is_current, preview_target
 from articles.snapshots import article_snapshot
 
@@ -60,12 +62,32 @@ def tagged(**tag):
     )
 
 
+def header_desks() -> list[dict]:
+    """The desks in the site header: those with a current publication, by name, each with its
+    address. One query, whatever the number of desks (each desk's look-up is an index probe of
+    publication_desk_idx). A desk without live stories is left out: its page would be empty."""
+    live_here = current().filter(desk=OuterRef("pk"))
+    desks = Desk.objects.filter(Exists(live_here)).order_by("name").values_list("name", "slug")
+    return [{"name": name, "url": links.desk_path(slug)} for name, slug in desks]
+
+
 def _list_page(request, publications, template: str, **context):
     """A page of story cards: the page's publication ids (from the index), then their cards'
-    kept HTML (the cards themselves are read only for those not kept yet)."""
-    page = page_of(publications.values_list("pk", flat=True), request.GET.get("page"), PAGE_SIZE)
+    kept HTML (the cards themselves are read only for those not kept yet). A page that is not
+    there (past the end, or not a page number) is 404, "no such page"."""
+    try:
+        page = page_of(publications.values_list("pk", flat=True), request.GET.get("page"), PAGE_SIZE)
+    except PageNotFound as error:
+        return no_such_page(request, error)
     page.object_list = fragments.cards(page.object_list)
     return render(request, template, {"page": page, **context})
+
+
+def no_such_page(request, error: PageNotFound, first_page: str = ""):
+    """404 for a page of a list that does not exist, saying so (not "no stories yet", which is
+    what an empty first page says) and linking to the list's first page."""
+    context = {"message": str(error), "first_page": f"{request.path}{first_page}"}
+    return render(request, "articles/no_such_page.html", context, status=404)
 
 
 def _published(publication_id: int):
@@ -212,7 +234,10 @@ def search_page(request):
     query = story_search.clean_query(request.GET.get("q"))
     hits, page = [], None
     if query:
-        page = page_from(partial(story_search.results, query), request.GET.get("page"), PAGE_SIZE)
+        try:
+            page = page_from(partial(story_search.results, query), request.GET.get("page"), PAGE_SIZE)
+        except PageNotFound as error:
+            return no_such_page(request, error, first_page=f"?{urlencode({'q': query})}")
         heads = fragments.search_heads([hit["publication_id"] for hit in page.object_list])
         hits = [
             (heads[hit["publication_id"]], story_search.excerpt(hit, query))
@@ -268,6 +293,14 @@ def _preview_not_found(request):
     """A dead share link: the same answer whether it was forged, revoked or its story taken down."""
     response = render(request, "404.html", status=404)
     add_never_cache_headers(response)
+    return response
+
+
+def favicon(request):
+    """/favicon.ico, which browsers and feed readers ask for whatever a page links: the icon's
+    static file (hashed name in production, so the redirect itself is what may be kept a day)."""
+    response = HttpResponseRedirect(static("img/favicon.ico"))
+    patch_cache_control(response, public=True, max_age=24 * 3600)
     return response
 
 

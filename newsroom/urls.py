@@ -33,6 +33,7 @@ urlpatterns = [
         name="django.contrib.sitemaps.views.sitemap",
     ),
     path("robots.txt", article_views.robots_txt, name="robots"),
+    path("favicon.ico", article_views.favicon, name="favicon"),
     path("", include("articles.urls")),
 ]
 

@@ -67,6 +67,12 @@ def test_a_deep_page_skips_rows_by_their_ids_only(stories, monkeypatch):
     assert "OFFSET" in inner.upper() and '"card"' not in inner, "the skipped rows were read whole"
 
 
-@pytest.mark.parametrize("raw", [None, "", "x", "-3", "0"])
-def test_an_unreadable_page_number_is_the_first_page(stories, raw):
+@pytest.mark.parametrize("raw", [None, ""])
+def test_no_page_number_is_the_first_page(stories, raw):
     assert page_of(current_titles(), raw, 3).number == 1
+
+
+@pytest.mark.parametrize("raw", ["x", "-3", "0", "1.5"])
+def test_a_page_number_that_is_not_one_is_no_such_page(stories, raw):
+    with pytest.raises(paging.PageNotFound, match="no page"):
+        page_of(current_titles(), raw, 3)

@@ -196,7 +196,7 @@ def test_article_page_query_count_does_not_grow_with_parts(client, story, django
         for j in range(5):
             Point.objects.create(section=section, position=j, label=f"L{j}", text="t")
     publish(story)
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(4):  # 3, and the header's desks
         assert client.get(f"/articles/{story.slug}/").status_code == 200
 
 
@@ -230,7 +230,7 @@ def test_front_page_is_paginated_newest_first(client):
 def test_front_page_query_count_does_not_grow(client, django_assert_max_num_queries):
     for i in range(30):
         make_article(parts=False, tags=[f"tag{i}"])
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(4):  # 3, and the header's desks
         assert client.get("/").status_code == 200
 
 
@@ -244,12 +244,13 @@ def test_a_page_past_the_end_of_a_list_is_not_found(client, path):
 
 
 @pytest.mark.parametrize("path", ["/feeds/rss/", "/feeds/atom/"])
-def test_feed_item_ids_are_absolute_addresses(client, path):
+def test_feed_item_ids_name_the_story_and_links_are_absolute_addresses(client, path):
     import feedparser
 
     article = make_article(title="Harbour ferry timetable")
     entry = feedparser.parse(client.get(path).content).entries[0]
-    assert entry.id == f"http://testserver{article.get_absolute_url()}"
+    assert entry.link == f"http://testserver{article.get_absolute_url()}"
+    assert entry.id.startswith("tag:") and entry.id.endswith(f"/story/{article.pk}/")  # tests/test_readers_small.py
 
 
 def test_pages_name_a_favicon_that_is_served(client):
