@@ -130,13 +130,13 @@ def article_list(request):
         publications = publications.filter(live_from__gte=moment)
     try:
         size = min(max(int(request.GET.get("page_size", API_PAGE_SIZE)), 1), MAX_PAGE_SIZE)
-        number = max(int(request.GET.get("page", 1)), 1)
+        number = int(request.GET.get("page", 1))
     except ValueError:
         return _error("page and page_size must be whole numbers")
     try:
         page = page_of(publications.values_list("card", flat=True), number, size)
-    except PageNotFound:  # past the list's end (articles/paging.py)
-        return _error(f"page {number} is past the last page", status=404)
+    except PageNotFound as error:  # past the list's end, or below page 1 (articles/paging.py)
+        return _error(f"page {number} is past the last page" if number > 1 else str(error), status=404)
 
     def link(n):
         query = request.GET.copy()
