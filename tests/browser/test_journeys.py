@@ -111,7 +111,7 @@ def test_editor_writes_previews_and_submits_a_story(page, live_server, tmp_path,
     page.mouse.down()
     page.mouse.move(source["x"] + 60, source["y"] - 20, steps=5)
     page.mouse.move(target["x"] + 60, target["y"] + 2, steps=20)
-    page.mouse.move(target["x"] + 60, target["y"] - 5, steps=5)
+    page.mouse.move(target["x"] + 60, target["y"] + 1, steps=5)  # (above the handle is the key facts list now)
     page.mouse.up()
     # The page shows the new order and nested_admin renumbered the position fields.
     forms = page.locator("#sections-group .djn-inline-form[id^='sections-']:not([id*='empty']):not([id*='points'])")
@@ -156,7 +156,7 @@ def test_editor_writes_previews_and_submits_a_story(page, live_server, tmp_path,
     expect(page.locator("ul.messagelist")).to_contain_text("is in review and locked for editing")
     expect(page.locator("#id_title")).to_have_count(0)
     expect(page.locator("input[name='title']")).to_have_count(0)
-    expect(page.locator(".field-title .readonly")).to_have_text("Tidal Turbines Approved for the Harbour")
+    expect(page.locator(".fieldBox.field-title .readonly")).to_have_text("Tidal Turbines Approved for the Harbour")
     article.refresh_from_db()
     assert article.status == Article.Status.IN_REVIEW and article.submitted_by.username == "edna"
 
