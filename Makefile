@@ -13,7 +13,7 @@ FIND_PYTHON = for c in python3.13 python3.12 \
 	  if $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo $$c; break; fi; \
 	done
 
-.PHONY: run serve bench soak test test-slow test-browser install migrate demo check clean lock
+.PHONY: run serve bench soak cluster-demo test test-slow test-browser install migrate demo check clean lock
 
 # Local development runs with DEBUG on unless the environment says otherwise: `make migrate`
 # (and so `make run`) writes DEBUG=1 into the git-ignored .env once, which the settings read
@@ -66,6 +66,13 @@ bench: install
 # Sustained mixed load (reads + an editor saving + a moderator publishing) for SOAK_SECONDS.
 soak: install
 	$(PYTHON) bench/soak.py
+
+# The production shape on one machine, on loopback (ops/cluster.py): nginx in front of two
+# gunicorn app servers, a PostgreSQL primary and streaming replica, Redis, the task worker and
+# an S3 server (moto); seeds it, runs the soak through it, checks, stops everything it started.
+# Installs Debian's nginx and wrk when missing. CLUSTER_SOAK_SECONDS (60), CLUSTER_STORIES (2000).
+cluster-demo: install
+	$(PYTHON) ops/cluster.py
 
 # The suite in two processes (pytest-xdist; a file's tests stay in one, so files that share
 # a Redis database or a server never overlap). MARKS picks the tests: the quick suite by
