@@ -49,6 +49,9 @@ BASE_URL = os.environ.get("SOAK_BASE_URL", "").rstrip("/")
 APP_URLS = [url.strip().rstrip("/") for url in os.environ.get("SOAK_APP_URLS", "").split(",") if url.strip()]
 IMAGES = os.environ.get("SOAK_IMAGES", "1" if BASE_URL else "0").strip().lower() in {"1", "true", "yes", "on"}
 REPORT = os.environ.get("SOAK_REPORT", "")
+# With a task worker, approval waits for the hero image's renditions (articles.workflow).
+RENDITIONS_PENDING = "renditions are still being made"
+RENDITIONS_WAIT = float(os.environ.get("SOAK_RENDITIONS_WAIT", "60"))
 
 
 def check_urls():
@@ -177,6 +180,30 @@ def timed(report, what, call, *args, **kwargs):
     return result
 
 
+def transition(report, who, story, action):
+    """Fire one workflow step as a person does; True once done (redirected away from the
+    step's page). An approval refused because the worker has not made the new hero image's
+    renditions yet is asked again, as a moderator would, for up to RENDITIONS_WAIT seconds;
+    any other refusal is an error."""
+    path = f"/admin/articles/article/{story}/transition/{action}/"
+    started, waited = time.monotonic(), False
+    while True:
+        page = who.get(path)
+        _, url, body = timed(report, action, who.post, path, {"change_kind": "minor"}, page)
+        if not urllib.parse.urlsplit(url).path.endswith(path):
+            if waited:
+                report["timings"].setdefault("renditions wait", []).append(time.monotonic() - started)
+            return True
+        if RENDITIONS_PENDING in body and time.monotonic() - started < RENDITIONS_WAIT:
+            report["renditions_waits"] += 1
+            waited = True
+            time.sleep(0.25)
+            continue
+        refusal = re.search(r'class="errorlist[^"]*">\s*<li>(.*?)</li>', body, re.S)
+        report["errors"].append(f"{action} refused: {refusal.group(1) if refusal else url}")
+        return False
+
+
 def editorial_loop(base, story, slug, stop, report, readers):
     """Edit, submit and approve the story until told to stop; after each approval every
     reader address must show the new title at once."""
@@ -186,7 +213,7 @@ def editorial_loop(base, story, slug, stop, report, readers):
     editor, moderator = Person(base, "soak_editor"), Person(base, "soak_mod")
     change = f"/admin/articles/article/{story}/change/"
     n = 0
-    while not stop.is_set():
+    while not stop.is_set() and len(report["errors"]) < 20:
         n += 1
         title = f"Soak Story Version {n}"
         try:
@@ -200,10 +227,8 @@ def editorial_loop(base, story, slug, stop, report, readers):
                 report["images"] += 1
             status, url, _ = timed(report, "save", editor.post, change, data, page, files)
             report["edits"] += url.endswith("/admin/articles/article/")  # a saved change redirects to the list
-            for who, action in ((editor, "submit"), (moderator, "approve")):
-                path = f"/admin/articles/article/{story}/transition/{action}/"
-                page = who.get(path)
-                timed(report, action, who.post, path, {"change_kind": "minor"}, page)
+            if not (transition(report, editor, story, "submit") and transition(report, moderator, story, "approve")):
+                continue
             report["publishes"] += 1
             report["last_title"] = title
             seen_everywhere = True
@@ -215,8 +240,6 @@ def editorial_loop(base, story, slug, stop, report, readers):
             report["seen_at_once"] += seen_everywhere
         except (OSError, urllib.error.HTTPError) as error:  # a server error or a dropped connection
             report["errors"].append(f"version {n}: {error}")
-            if len(report["errors"]) >= 20:
-                return
 
 
 def _read(url):
@@ -254,6 +277,7 @@ def read_load(base, tmp, targets):
         "seen_at_once": 0,
         "seen_by": {},
         "images": 0,
+        "renditions_waits": 0,
         "last_title": "",
         "errors": [],
         "timings": {},
@@ -357,7 +381,10 @@ def main():
     for reader, seen in report["seen_by"].items():
         print(f"    {reader}: {seen} of {report['publishes']}")
     if report["images"]:
-        print(f"  hero images uploaded: {report['images']}")
+        print(
+            f"  hero images uploaded: {report['images']}; approvals asked again while the renditions "
+            f"were being made: {report['renditions_waits']}"
+        )
     steps = summary(report)
     for what, step in steps.items():
         print(f"  {what}: {step['n']} times, median {step['median_ms']:.0f} ms, p95 {step['p95_ms']:.0f} ms")

@@ -95,6 +95,18 @@ def wait_for_http(url: str, child, name: str, timeout: float = 60) -> None:
     raise RuntimeError(f"{name} did not answer {url} within {timeout:.0f} s")
 
 
+def transactions(url: str) -> int:
+    """Transactions the server has run in its database so far (its own statistics; a hot
+    standby counts the read-only ones it serves)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        (count,) = connection.execute(
+            "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
+    return count
+
+
 class ReplicaLag:
     """Samples the primary's view of each replica twice a second (pg_stat_replication): bytes
     of WAL not yet replayed, and PostgreSQL's own replay_lag."""
@@ -287,8 +299,11 @@ class Run:
             "SOAK_REPORT": str(report_file),
         }
         print(f"make soak: {SOAK_SECONDS} s through nginx, each publish checked on both app servers", flush=True)
+        servers = {"primary": self.pg.primary_url, "replica": self.pg.replica_urls[0]}
+        before = {name: transactions(url) for name, url in servers.items()}
         with ReplicaLag(self.pg.primary_url) as lag:
             subprocess.run(["make", "--no-print-directory", "soak"], cwd=ROOT, env=soak_env, check=False)
+        lag.transactions = {name: transactions(url) - before[name] for name, url in servers.items()}
         if not report_file.exists():
             raise RuntimeError("make soak wrote no report (see its output above)")
         return {**json.loads(report_file.read_text()), "lag": lag}
@@ -383,6 +398,7 @@ def report(run: Run, soak: dict, drained: float) -> bool:
     lag = soak["lag"]
     server_errors = sum(n for status, n in nginx["statuses"].items() if status.startswith("5"))
     notifications = {status: n for path, status, n in counts if path.endswith(".send_transition_emails")}
+    rendition_tasks = {status: n for path, status, n in counts if path.endswith(".make_image_renditions")}
     failed = sum(n for _, status, n in counts if status == "FAILED")
     pending = sum(n for _, status, n in counts if status in ("READY", "RUNNING"))
     publishes = soak["publishes"]
@@ -404,6 +420,16 @@ def report(run: Run, soak: dict, drained: float) -> bool:
             "notification tasks run by the worker (submit + approve each publish)",
             notifications,
             notifications.get("SUCCESSFUL", 0) >= 2 * publishes,
+        ),
+        (
+            "rendition tasks run by the worker (one per uploaded hero image)",
+            rendition_tasks,
+            rendition_tasks.get("SUCCESSFUL", 0) >= soak["images"] > 0,
+        ),
+        (
+            "readers' reads served by the replica (its transactions during the soak)",
+            lag.transactions["replica"],
+            lag.transactions["replica"] > 0,
         ),
         ("task results failed / still queued", f"{failed} / {pending}", failed == 0 and pending == 0),
     ]
@@ -433,6 +459,10 @@ def report(run: Run, soak: dict, drained: float) -> bool:
         )
     else:
         print("  replica lag: no sample (no replica streaming)")
+    print(
+        f"  database transactions during the soak: primary {lag.transactions['primary']}, "
+        f"replica {lag.transactions['replica']}"
+    )
     print(f"  task results by task and status: {[(p.rsplit('.', 1)[-1], s, n) for p, s, n in counts]}")
     if queue_lag:
         print(
