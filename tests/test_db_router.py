@@ -26,7 +26,7 @@ def test_reads_go_to_the_primary_unless_a_replica_was_chosen():
     assert router.db_for_read(Publication) == "default"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 def test_reads_inside_a_transaction_go_to_the_primary():
     with reading_from("replica1"), transaction.atomic():
         assert router.db_for_read(Publication) == "default"
