@@ -302,7 +302,11 @@ class Run:
         servers = {"primary": self.pg.primary_url, "replica": self.pg.replica_urls[0]}
         before = {name: transactions(url) for name, url in servers.items()}
         with ReplicaLag(self.pg.primary_url) as lag:
-            subprocess.run(["make", "--no-print-directory", "soak"], cwd=ROOT, env=soak_env, check=False)
+            # In a session of its own, as the servers are: stopped with them if the run is cut short.
+            soak = self.processes.start(
+                "soak", ["make", "--no-print-directory", "soak"], env=soak_env, cwd=ROOT, logged=False
+            )
+            soak.process.wait()
         lag.transactions = {name: transactions(url) - before[name] for name, url in servers.items()}
         if not report_file.exists():
             raise RuntimeError("make soak wrote no report (see its output above)")

@@ -77,10 +77,10 @@ class Processes:
         self.logdir = Path(logdir)
         self.children: list[Child] = []
 
-    def start(self, name: str, argv: list[str], *, ports=(), env=None, cwd=None, user=None, group=None) -> Child:
-        """Start argv in a new session, output to logdir/<name>.log; the ports it will own are
-        noted so that stop_all can check they were let go."""
-        log = open(self.logdir / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it open
+    def start(self, name: str, argv: list[str], *, ports=(), env=None, cwd=None, logged=True) -> Child:
+        """Start argv in a new session, its output to logdir/<name>.log (or to ours, when not
+        logged); the ports it will own are noted so that stop_all can check they were let go."""
+        log = open(self.logdir / f"{name}.log", "ab") if logged else None  # noqa: SIM115 - the child keeps it
         try:
             process = subprocess.Popen(
                 argv,
@@ -88,13 +88,12 @@ class Processes:
                 cwd=cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
-                stderr=subprocess.STDOUT,
+                stderr=subprocess.STDOUT if logged else None,
                 start_new_session=True,
-                user=user,
-                group=group,
             )
         finally:
-            log.close()
+            if log:
+                log.close()
         child = Child(name, process, list(ports))
         self.children.append(child)
         return child
