@@ -4,9 +4,15 @@ them; failures are tried again with a doubling delay up to a limit, and staff se
 its attempts and its error in the admin; approval waits for the renditions. The immediate
 backend (the default) still does everything at once."""
 
+import os
 import smtplib
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
 from datetime import timedelta
 from io import BytesIO, StringIO
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -22,7 +28,8 @@ from PIL import Image
 
 from articles import workflow
 from articles.models import Article, ImageRenditions, Publication
-from tests.factories import make_article, make_user
+from tests.factories import make_article, make_user, story_text
+from tests.test_cross_process import ROOT, copy_test_database, manage
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +52,14 @@ def queued(settings):
     settings.NEWSROOM_TASK_ATTEMPTS = 3
     settings.NEWSROOM_TASK_RETRY_SECONDS = 30
     return settings
+
+
+@pytest.fixture(autouse=True)
+def worker_keeps_the_test_connection(monkeypatch):
+    """The worker run in this process (run_worker) checks its database connection between
+    tasks and closes one that is in a transaction: here that is the test's own, which must
+    stay open (the worker's own process is tested at the end of this file)."""
+    monkeypatch.setattr("django_tasks_db.management.commands.db_worker.close_old_connections", lambda: None)
 
 
 @pytest.fixture
@@ -317,3 +332,89 @@ def test_the_immediate_backend_makes_renditions_at_approval_when_nothing_asked_f
     renditions = Publication.objects.current().get(article=article).renditions
     assert len(renditions) == 6 and all(default_storage.exists(r["name"]) for r in renditions)
     assert ImageRenditions.objects.get(image=article.image.name).renditions == renditions
+
+
+def test_import_story_publish_is_refused_while_the_renditions_are_being_made(
+    queued, people, tmp_path, django_capture_on_commit_callbacks
+):
+    queued.NEWSROOM_FOUR_EYES = False  # one person imports and publishes
+    story = tmp_path / "tidal.txt"
+    story.write_text(story_text(), encoding="utf-8")
+    call_command("import_story", str(story), "--user", "author", stdout=StringIO())
+    article = Article.objects.get()
+    saved_with_image(article, people["moderator"], jpeg(), django_capture_on_commit_callbacks)
+    before = state(article)
+    err, moderator = StringIO(), people["moderator"].username
+    with pytest.raises(CommandError):
+        call_command("import_story", str(story), "--user", moderator, "--publish", stdout=StringIO(), stderr=err)
+    assert "The hero image's renditions are still being made; approve again in a moment." in err.getvalue()
+    assert state(article) == before
+
+
+# The worker as its own process, on a file database, as `make worker` runs it
+
+SEED = """
+from django.core.files.base import ContentFile
+from articles import workflow
+from tests.factories import make_article, make_user, story_text
+from tests.test_cross_process import ROOT, copy_test_database, manage
+from tests.test_worker import jpeg
+author, moderator = make_user("Editors", username="author"), make_user("Moderators", username="moderator")
+article = make_article(title="Kelp Forest Story", slug="kelp", published=False, created_by=author)
+article.image.save("kelp.jpg", ContentFile(jpeg()), save=False)
+article.image_alt = "Kelp"
+article.save()
+workflow.article_saved(article=article, user=author)  # commits: the renditions are queued
+workflow.article_submit(article=article, user=author)  # and the moderators' e-mail
+"""
+
+
+@pytest.fixture(scope="module")
+def file_database(tmp_path_factory, django_db_setup, django_db_blocker):
+    """A migrated file SQLite database (a copy of the test database, before any test's
+    transaction opens) and the environment for processes on it."""
+    folder = tmp_path_factory.mktemp("worker")
+    database = folder / "newsroom.sqlite3"
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "DJANGO_SETTINGS_MODULE")},
+        "DJANGO_SETTINGS_MODULE": "newsroom.settings_test",
+        "DATABASE_URL": f"sqlite:///{database}",
+        "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
+        "MEDIA_ROOT": str(folder / "media"),
+        "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
+        "LOG_LEVEL": "WARNING",
+    }
+    if not copy_test_database(django_db_blocker, database):
+        manage(env, "migrate", "--noinput", "-v0")
+    return database, env
+
+
+@pytest.mark.slow
+def test_the_worker_process_makes_the_renditions_and_sends_the_emails_the_app_queued(file_database):
+    database, env = file_database
+    media = Path(env["MEDIA_ROOT"])
+    manage(env, "shell", "-c", SEED)
+    assert queue(database) == [(RENDITIONS, "READY"), (EMAILS, "READY")]
+
+    refused = subprocess.run(
+        [sys.executable, "manage.py", "workflow", "kelp", "approve", "--user", "moderator"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert refused.returncode != 0
+    assert "The hero image's renditions are still being made; approve again in a moment." in refused.stderr
+
+    worker = manage(env, "db_worker", "--batch", "--no-startup-delay", "--no-reload")
+    assert "Subject: [Review] Kelp Forest Story" in worker.stdout
+    assert queue(database) == [(RENDITIONS, "SUCCESSFUL"), (EMAILS, "SUCCESSFUL")]
+    assert len(list((media / "renditions").rglob("kelp-*w.webp"))) == 3
+
+    approved = manage(env, "workflow", "kelp", "approve", "--user", "moderator")
+    assert "published" in approved.stdout
+    worker = manage(env, "db_worker", "--batch", "--no-startup-delay", "--no-reload")
+    assert "Subject: [Approved] Kelp Forest Story" in worker.stdout
+
+
+def queue(database) -> list[tuple[str, str]]:
+    """The task results in the file database: (task, status), sorted."""
+    with closing(sqlite3.connect(database)) as db:
+        return sorted(db.execute("SELECT task_path, status FROM django_tasks_database_dbtaskresult").fetchall())
