@@ -37,7 +37,7 @@ pytestmark = [
 ]
 
 
-def _psql_value(url: str, sql: str):
+def _sql_value(url: str, sql: str):
     import psycopg
 
     with psycopg.connect(url.replace("postgres://", "postgresql://"), connect_timeout=5, autocommit=True) as db:
@@ -45,17 +45,17 @@ def _psql_value(url: str, sql: str):
 
 
 def generation_at(url: str) -> int:
-    return _psql_value(url, "SELECT coalesce((SELECT value FROM articles_publicationgeneration WHERE id = 1), 0)")
+    return _sql_value(url, "SELECT coalesce((SELECT value FROM articles_publicationgeneration WHERE id = 1), 0)")
 
 
 def wait_replayed(cluster: Cluster, timeout: float = 60) -> float:
     """Wait until the replica has replayed everything the primary has committed; the seconds waited."""
-    target = _psql_value(cluster.primary_url, "SELECT pg_current_wal_lsn()::text")
+    target = _sql_value(cluster.primary_url, "SELECT pg_current_wal_lsn()::text")
     started = time.monotonic()
     while time.monotonic() - started < timeout:
-        replayed = _psql_value(
+        replayed = _sql_value(
             cluster.replica_urls[0], f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn"
-        ) and _psql_value(cluster.replica_urls[0], "SELECT count(*) FROM django_migrations") == _psql_value(
+        ) and _sql_value(cluster.replica_urls[0], "SELECT count(*) FROM django_migrations") == _sql_value(
             cluster.primary_url, "SELECT count(*) FROM django_migrations"
         )
         if replayed:
