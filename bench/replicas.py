@@ -6,9 +6,11 @@ Makes its own primary and streaming replica (ops/pgcluster.py, no replay delay u
 middleware stack, the page cache in process memory):
 - times each query a miss adds or moves (the replica's generation, the state on either side,
   and `pg_last_wal_replay_lsn()` for comparison), median of 2,000;
-- moves the publication generation --publishes times (as a publish does), each time requesting
-  the front page and the story at once and then every 20 ms until the replica has it, counting
-  pages built from the replica and from the primary, and the lag from commit to replay.
+- moves the publication generation --publishes times (as a publish does) and times the lag from
+  its commit until the replica's generation has it;
+- does it again, each time requesting the front page and a story at once and then every 20 ms
+  until the replica has it, with the page cache on and off, counting pages built from the
+  replica, from the primary, and cache hits.
 
     .venv/bin/python bench/replicas.py [--stories 200] [--publishes 20] [--apply-delay 0]
 """
@@ -60,16 +62,16 @@ def main() -> None:
 def measure(args) -> None:
     import django
 
-    os.environ["DJANGO_SETTINGS_MODULE"] = "newsroom.settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "newsroom.settings_test"  # static files unhashed
     django.setup()
-    from django.db import connections, transaction
+    from django.conf import settings
+    from django.db import connections
     from django.test import Client
     from django.utils import timezone
 
     from articles import replica_reads
     from articles.caching import generation, state
     from articles.models import Publication
-    from articles.publications import generation_move
 
     while generation("replica1") != generation():  # the seed replayed
         time.sleep(0.05)
@@ -85,6 +87,16 @@ def measure(args) -> None:
         f"{median_ms(lambda: lsn.execute('SELECT pg_last_wal_replay_lsn()')):.3f}"
     )
 
+    lags = []
+    for _ in range(args.publishes):
+        target = publish()
+        committed = time.perf_counter()
+        while generation("replica1") < target:
+            pass
+        lags.append((time.perf_counter() - committed) * 1000)
+    print(f"\nReplica lag, commit to replayed, {args.publishes} publishes, apply delay {args.apply_delay} s (ms):")
+    print(f"  median {statistics.median(lags):.1f}, max {max(lags):.1f}")
+
     built = {"replica1": 0, "default": 0}
     choose = replica_reads.choose
 
@@ -96,27 +108,36 @@ def measure(args) -> None:
     replica_reads.choose = counted
     client = Client()
     slug = Publication.objects.current().values_list("slug", flat=True).first()
-    lags, pages_behind = [], []
-    for _ in range(args.publishes):
-        with transaction.atomic():
-            generation_move()  # what a publish does to every cached page (its content aside)
-        target = generation()
-        committed = time.perf_counter()
-        before = built["default"]
-        while True:
-            for path in ("/", f"/articles/{slug}/"):
-                assert client.get(path).status_code == 200
-            if generation("replica1") >= target:
-                break
-            time.sleep(0.02)
-        lags.append((time.perf_counter() - committed) * 1000)
-        pages_behind.append(built["default"] - before)
-    print(
-        f"\n{args.publishes} publishes, apply delay {args.apply_delay} s; pages requested until the replica had each:"
-    )
-    print(f"  replica lag, commit to replayed (ms): median {statistics.median(lags):.1f}, max {max(lags):.1f}")
-    print(f"  pages built from the replica: {built['replica1']}, from the primary (replica behind): {built['default']}")
-    print(f"  pages built from the primary per publish: median {statistics.median(pages_behind)}")
+    for cache_seconds in (300, 0):
+        settings.NEWSROOM_PAGE_CACHE_SECONDS = cache_seconds
+        built.update(replica1=0, default=0)
+        requests = 0
+        for _ in range(args.publishes):
+            target = publish()
+            while True:
+                for path in ("/", f"/articles/{slug}/"):
+                    assert client.get(path).status_code == 200
+                    requests += 1
+                if generation("replica1") >= target:
+                    break
+                time.sleep(0.02)
+        print(
+            f"\nPage cache {'on' if cache_seconds else 'off'}: front page and a story every 20 ms after each publish "
+            f"until the replica had it: {requests} requests, built from the replica {built['replica1']}, "
+            f"from the primary (replica behind) {built['default']}, cache hits {requests - sum(built.values())}"
+        )
+
+
+def publish() -> int:
+    """Move the generation as a publish does (its content aside); the new generation."""
+    from django.db import transaction
+
+    from articles.caching import generation
+    from articles.publications import generation_move
+
+    with transaction.atomic():
+        generation_move()
+    return generation()
 
 
 if __name__ == "__main__":

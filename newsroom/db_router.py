@@ -30,8 +30,8 @@ _down_until: dict[str, float] = {}
 
 
 def replicas() -> list[str]:
-    """The replicas' aliases in DATABASES (DATABASE_REPLICA_URL), in order."""
-    return [alias for alias in settings.DATABASES if alias != DEFAULT_DB_ALIAS]
+    """The replicas' aliases in DATABASES ("replica1", ... from DATABASE_REPLICA_URL), in order."""
+    return [alias for alias in settings.DATABASES if alias.startswith("replica")]
 
 
 def available_replicas() -> list[str]:

@@ -163,7 +163,7 @@ for _number, _url in enumerate(env_list("DATABASE_REPLICA_URL", ""), start=1):
     _replica["OPTIONS"] = {**_replica.get("OPTIONS", {}), **_options}
     _replica["TEST"] = {"MIRROR": "default"}  # a test run reads its one test database through it
     DATABASES[f"replica{_number}"] = _replica
-DATABASE_ROUTERS = ["newsroom.db_router.ReplicaRouter"] if len(DATABASES) > 1 else []
+DATABASE_ROUTERS = ["newsroom.db_router.ReplicaRouter"] if env_list("DATABASE_REPLICA_URL", "") else []
 
 # The default cache holds the public pages (articles/caching.py, docs/caching.md) and the login
 # throttle's counts: Redis, with Django's own backend as shipped, when REDIS_URL is set; else

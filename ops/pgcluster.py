@@ -145,7 +145,7 @@ class Cluster:
         if pid is None:
             return
         done = self._run(["pg_ctl", "-D", server.data, "-m", "immediate", "-w", "-t", "20", "stop"], check=False)
-        if done.returncode != 0 and _alive(pid):
+        if done.returncode != 0 and _postmaster_of(pid, server.data):
             os.kill(pid, 9)  # SIGKILL: pg_ctl could not; the folder is thrown away anyway
 
     def start(self, name: str) -> None:
@@ -250,14 +250,14 @@ def temporary_root(prefix: str = "pgcluster-") -> Path:
     return root
 
 
-def _alive(pid: int) -> bool:
+def _postmaster_of(pid: int, data: str) -> bool:
+    """Whether process `pid` runs now and is the postgres server of the folder `data` (a pid file
+    left by a crash may name a process id that is someone else's by now)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
         return False
-    except PermissionError:
-        return True
-    return True
+    return bool(command) and command[0].endswith(b"postgres") and data.encode() in command
 
 
 def main(argv=None) -> int:

@@ -37,7 +37,7 @@ pytestmark = [
 ]
 
 
-def _psql_value(url: str, sql: str):
+def _sql_value(url: str, sql: str):
     import psycopg
 
     with psycopg.connect(url.replace("postgres://", "postgresql://"), connect_timeout=5, autocommit=True) as db:
@@ -45,17 +45,17 @@ def _psql_value(url: str, sql: str):
 
 
 def generation_at(url: str) -> int:
-    return _psql_value(url, "SELECT coalesce((SELECT value FROM articles_publicationgeneration WHERE id = 1), 0)")
+    return _sql_value(url, "SELECT coalesce((SELECT value FROM articles_publicationgeneration WHERE id = 1), 0)")
 
 
 def wait_replayed(cluster: Cluster, timeout: float = 60) -> float:
     """Wait until the replica has replayed everything the primary has committed; the seconds waited."""
-    target = _psql_value(cluster.primary_url, "SELECT pg_current_wal_lsn()::text")
+    target = _sql_value(cluster.primary_url, "SELECT pg_current_wal_lsn()::text")
     started = time.monotonic()
     while time.monotonic() - started < timeout:
-        replayed = _psql_value(
+        replayed = _sql_value(
             cluster.replica_urls[0], f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn"
-        ) and _psql_value(cluster.replica_urls[0], "SELECT count(*) FROM django_migrations") == _psql_value(
+        ) and _sql_value(cluster.replica_urls[0], "SELECT count(*) FROM django_migrations") == _sql_value(
             cluster.primary_url, "SELECT count(*) FROM django_migrations"
         )
         if replayed:
@@ -188,9 +188,10 @@ class Server:
             self.proc.wait()
         self.output.close()
 
-    def get(self, path: str, opener=None) -> "Page":
+    def get(self, path: str, opener=None, headers=None) -> "Page":
         opener = opener or urllib.request.build_opener()
-        with opener.open(f"http://127.0.0.1:{self.port}{path}", timeout=20) as response:
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", headers=headers or {})
+        with opener.open(request, timeout=20) as response:
             return Page(response.status, response.read().decode(), response.headers.get("X-Queries", ""))
 
     def login(self, username: str):
@@ -307,6 +308,18 @@ def test_a_stopped_replica_makes_reads_fall_back_to_the_primary(cluster, server)
     time.sleep(RETRY_SECONDS)
     back = server.get("/feeds/rss/")  # a page not cached yet
     assert back.on("replica1") >= 2, f"reads did not go back to the replica once it answered: {back.queries}"
+
+
+def test_a_replica_lost_halfway_through_a_page_has_the_page_built_from_the_primary(cluster, server):
+    stories = new_stories(cluster, "Halfway")
+    wait_replayed(cluster)
+    # Its first query on the replica is the replay check, the second the start of the page.
+    page = server.get(f"/articles/{stories['live']}/", headers={"X-Drop-Replica-After": "2"})
+    assert page.status == 200 and stories["live_title"] in page.text
+    assert page.on("replica1") == 3 and page.on("default") > 1, f"not rebuilt from the primary: {page.queries}"
+    assert server.log.read_text().count("replica replica1 unavailable") == 1
+    again = server.get(f"/articles/{stories['live']}/")  # the page kept is the primary's
+    assert again.status == 200 and stories["live_title"] in again.text and again.on("replica1") == 0
 
 
 def test_a_replica_that_never_answers_costs_one_connect_timeout(cluster, tmp_path):
