@@ -5,6 +5,7 @@ its attempts and its error in the admin; approval waits for the renditions. The 
 backend (the default) still does everything at once."""
 
 import os
+import re
 import smtplib
 import sqlite3
 import subprocess
@@ -28,6 +29,7 @@ from PIL import Image
 
 from articles import workflow
 from articles.models import Article, ImageRenditions, Publication
+from tests import test_story_form as story_form
 from tests.factories import make_article, make_user, story_text
 from tests.test_cross_process import ROOT, copy_test_database, manage
 
@@ -356,6 +358,7 @@ def test_import_story_publish_is_refused_while_the_renditions_are_being_made(
 SEED = """
 from django.core.files.base import ContentFile
 from articles import workflow
+from tests import test_story_form as story_form
 from tests.factories import make_article, make_user, story_text
 from tests.test_cross_process import ROOT, copy_test_database, manage
 from tests.test_worker import jpeg
@@ -418,3 +421,27 @@ def queue(database) -> list[tuple[str, str]]:
     """The task results in the file database: (task, status), sorted."""
     with closing(sqlite3.connect(database)) as db:
         return sorted(db.execute("SELECT task_path, status FROM django_tasks_database_dbtaskresult").fetchall())
+
+
+def test_an_image_uploaded_in_the_story_form_gets_its_renditions_from_the_worker(
+    client, queued, people, django_capture_on_commit_callbacks
+):
+    """Through the admin: a refused try keeps the upload; the next save stores it, and the
+    worker makes its renditions and removes the kept copy, neither in the editor's request."""
+    article = make_article(published=False, created_by=people["author"])
+    client.force_login(people["author"])
+    page, data = story_form.refused_with_upload(client, article)
+    data.update({"title": "Kelp Forests Return", "image_alt": "Kelp in the bay"})
+    data["image-pending"] = re.search(r'name="image-pending" value="([^"]+)"', page).group(1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert story_form.post(client, article, data).status_code == 302
+    article.refresh_from_db()
+    assert sorted(DBTaskResult.objects.values_list("task_path", flat=True)) == [
+        RENDITIONS,
+        "articles.uploads.discard_pending",
+    ]
+    assert len(story_form.pending_files()) == 1 and rendition_files() == []
+    run_worker()
+    assert story_form.pending_files() == []
+    made = ImageRenditions.objects.get(image=article.image.name).renditions
+    assert made and all(default_storage.exists(r["name"]) for r in made)
