@@ -353,6 +353,14 @@ def test_import_story_publish_is_refused_while_the_renditions_are_being_made(
     assert state(article) == before
 
 
+def test_the_demo_loads_live_with_renditions_and_leaves_nothing_for_a_worker(queued):
+    queued.DEBUG = True
+    call_command("load_demo", stdout=StringIO())
+    live = list(Publication.objects.current())
+    assert live and all(len(publication.renditions) == 6 for publication in live)
+    assert not DBTaskResult.objects.exists()  # not even its own e-mails, to be sent later
+
+
 # The worker as its own process, on a file database, as `make worker` runs it
 
 SEED = """
