@@ -353,6 +353,8 @@ def test_import_story_publish_is_refused_while_the_renditions_are_being_made(
     assert state(article) == before
 
 
+# load_demo's transaction really commits (its e-mails are queued, or not, as it ends).
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_demo_loads_live_with_renditions_and_leaves_nothing_for_a_worker(queued):
     queued.DEBUG = True
     call_command("load_demo", stdout=StringIO())
