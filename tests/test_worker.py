@@ -17,11 +17,14 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from django.contrib.auth.models import Group
 from django.core import mail
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -361,6 +364,29 @@ def test_the_demo_loads_live_with_renditions_and_leaves_nothing_for_a_worker(que
     live = list(Publication.objects.current())
     assert live and all(len(publication.renditions) == 6 for publication in live)
     assert not DBTaskResult.objects.exists()  # not even its own e-mails, to be sent later
+
+
+# Migration 0024: renditions already made are recorded; Moderators may see task results
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_migration_records_the_renditions_published_versions_already_have(people):
+    article = make_article(published=False, created_by=people["author"])
+    article.image.save("hero.jpg", ContentFile(jpeg()), save=False)
+    article.image_alt = "A blue test card"
+    article.save()
+    workflow.article_approve(article=article, user=people["moderator"], direct=True)  # made here (immediate)
+    published = Publication.objects.get(article=article).renditions
+    executor = MigrationExecutor(connection)
+    try:
+        executor.migrate([("articles", "0023_publication_slug_index")])
+        executor.loader.build_graph()
+        executor.migrate([("articles", "0024_image_renditions")])
+        assert list(ImageRenditions.objects.values_list("image", "renditions")) == [(article.image.name, published)]
+        assert Group.objects.get(name="Moderators").permissions.filter(codename="view_dbtaskresult").exists()
+    finally:
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 # The worker as its own process, on a file database, as `make worker` runs it
