@@ -437,7 +437,7 @@ class ArticleAdmin(nested_admin.NestedModelAdmin):
         super().save_model(request, obj, form, change)
         if form.used_pending:
             name = form.used_pending
-            transaction.on_commit(lambda: discard_pending(name))
+            transaction.on_commit(lambda: discard_pending.enqueue(name))
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

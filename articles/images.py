@@ -9,7 +9,6 @@ missing itself, as it always did.
 """
 
 import io
-import logging
 from pathlib import PurePosixPath
 
 from django.core.files.base import ContentFile
@@ -22,8 +21,6 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from articles.models import ImageRenditions
 from articles.tasks import runs_at_once
 from articles.uploads import NOT_ACCEPTED, open_image
-
-logger = logging.getLogger(__name__)
 
 WIDTHS = (480, 960, 1600)
 FORMATS = {"webp": ("WEBP", "image/webp"), "jpg": ("JPEG", "image/jpeg")}

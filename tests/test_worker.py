@@ -5,6 +5,7 @@ its attempts and its error in the admin; approval waits for the renditions. The 
 backend (the default) still does everything at once."""
 
 import os
+import re
 import smtplib
 import sqlite3
 import subprocess
@@ -16,11 +17,14 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from django.contrib.auth.models import Group
 from django.core import mail
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -28,6 +32,7 @@ from PIL import Image
 
 from articles import workflow
 from articles.models import Article, ImageRenditions, Publication
+from tests import test_story_form as story_form
 from tests.factories import make_article, make_user, story_text
 from tests.test_cross_process import ROOT, copy_test_database, manage
 
@@ -351,11 +356,45 @@ def test_import_story_publish_is_refused_while_the_renditions_are_being_made(
     assert state(article) == before
 
 
+# load_demo's transaction really commits (its e-mails are queued, or not, as it ends).
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_demo_loads_live_with_renditions_and_leaves_nothing_for_a_worker(queued):
+    queued.DEBUG = True
+    call_command("load_demo", stdout=StringIO())
+    live = list(Publication.objects.current())
+    assert live and all(len(publication.renditions) == 6 for publication in live)
+    assert not DBTaskResult.objects.exists()  # not even its own e-mails, to be sent later
+
+
+# Migration 0024: renditions already made are recorded; Moderators may see task results
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_migration_records_the_renditions_published_versions_already_have(people):
+    article = make_article(published=False, created_by=people["author"])
+    article.image.save("hero.jpg", ContentFile(jpeg()), save=False)
+    article.image_alt = "A blue test card"
+    article.save()
+    workflow.article_approve(article=article, user=people["moderator"], direct=True)  # made here (immediate)
+    published = Publication.objects.get(article=article).renditions
+    executor = MigrationExecutor(connection)
+    try:
+        executor.migrate([("articles", "0023_publication_slug_index")])
+        executor.loader.build_graph()
+        executor.migrate([("articles", "0024_image_renditions")])
+        assert list(ImageRenditions.objects.values_list("image", "renditions")) == [(article.image.name, published)]
+        assert Group.objects.get(name="Moderators").permissions.filter(codename="view_dbtaskresult").exists()
+    finally:
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+
 # The worker as its own process, on a file database, as `make worker` runs it
 
 SEED = """
 from django.core.files.base import ContentFile
 from articles import workflow
+from tests import test_story_form as story_form
 from tests.factories import make_article, make_user, story_text
 from tests.test_cross_process import ROOT, copy_test_database, manage
 from tests.test_worker import jpeg
@@ -418,3 +457,27 @@ def queue(database) -> list[tuple[str, str]]:
     """The task results in the file database: (task, status), sorted."""
     with closing(sqlite3.connect(database)) as db:
         return sorted(db.execute("SELECT task_path, status FROM django_tasks_database_dbtaskresult").fetchall())
+
+
+def test_an_image_uploaded_in_the_story_form_gets_its_renditions_from_the_worker(
+    client, queued, people, django_capture_on_commit_callbacks
+):
+    """Through the admin: a refused try keeps the upload; the next save stores it, and the
+    worker makes its renditions and removes the kept copy, neither in the editor's request."""
+    article = make_article(published=False, created_by=people["author"])
+    client.force_login(people["author"])
+    page, data = story_form.refused_with_upload(client, article)
+    data.update({"title": "Kelp Forests Return", "image_alt": "Kelp in the bay"})
+    data["image-pending"] = re.search(r'name="image-pending" value="([^"]+)"', page).group(1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert story_form.post(client, article, data).status_code == 302
+    article.refresh_from_db()
+    assert sorted(DBTaskResult.objects.values_list("task_path", flat=True)) == [
+        RENDITIONS,
+        "articles.uploads.discard_pending",
+    ]
+    assert len(story_form.pending_files()) == 1 and rendition_files() == []
+    run_worker()
+    assert story_form.pending_files() == []
+    made = ImageRenditions.objects.get(image=article.image.name).renditions
+    assert made and all(default_storage.exists(r["name"]) for r in made)

@@ -58,9 +58,13 @@ class Command(BaseCommand):
         stories = [(entry, _parse(entry["file"])) for entry in manifest["stories"]]
         report, self.images_written = [], []
         try:
-            # The demo's own workflow steps send no email; the ones people take in the admin do.
+            # The demo's own workflow steps send no email, not even later through a worker (its
+            # tasks run here, at once); the ones people take in the admin do.
             with (
-                override_settings(MAILERS={"default": {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}}),
+                override_settings(
+                    MAILERS={"default": {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}},
+                    TASKS={"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}},
+                ),
                 transaction.atomic(),
             ):
                 accounts = self._load_accounts()
@@ -158,7 +162,7 @@ class Command(BaseCommand):
         article.byline = entry.get("byline", "")
         article.image.save(f"{article.slug}.jpg", _demo_image(entry["colour"]), save=False)
         self.images_written.append(article.image.name)
-        # Made here, whatever the task backend, so that the approval below finds them.
+        # Made here, so that the approval below finds them made (and no task for them is left).
         renditions = images.renditions_make(article.image.name)
         self.images_written.extend(rendition["name"] for rendition in renditions)
         article.image_alt = entry["image_alt"]
