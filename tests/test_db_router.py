@@ -6,12 +6,15 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from django.db import transaction
+from django.db import OperationalError, transaction
 
+from articles.caching import State
 from articles.models import Publication
+from articles.replica_reads import choose
 from newsroom import db_router
 from newsroom.db_router import ReplicaRouter, reading_from
 
@@ -94,3 +97,64 @@ def test_no_replica_url_means_no_router():
 def test_a_replica_of_sqlite_is_refused_with_a_clear_error():
     out = _settings_with(DATABASE_REPLICA_URL="postgres://app@db2:5432/news")  # DATABASE_URL: SQLite
     assert "ImproperlyConfigured: DATABASE_REPLICA_URL: replica 1" in out and "is not PostgreSQL" in out
+
+
+# Where a page is built (articles.replica_reads.choose), with the databases' answers given: the
+# real primary and replica are in tests/test_replicas.py.
+
+NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def databases(monkeypatch):
+    """The generation each database has replayed; a database set to an exception fails with it."""
+    from articles import replica_reads
+
+    replayed = {"default": 7, "replica1": 7}
+    asked, down = [], []
+
+    def answer(using):
+        asked.append(using)
+        if isinstance(replayed[using], Exception):
+            raise replayed[using]
+        return replayed[using]
+
+    monkeypatch.setattr(replica_reads, "available_replicas", lambda: [a for a in ["replica1"] if a not in down])
+    monkeypatch.setattr(replica_reads, "generation", lambda using="default": answer(using))
+    monkeypatch.setattr(
+        replica_reads,
+        "state",
+        lambda now, using="default": State(answer(using), NOW + timedelta(hours=using == "default")),
+    )
+    monkeypatch.setattr(replica_reads, "mark_down", lambda alias, error: down.append(alias))
+    return replayed, asked, down
+
+
+def test_a_replica_that_has_the_generation_builds_the_page(databases):
+    assert choose(NOW) == ("replica1", State(7, NOW + timedelta(hours=1)))  # kept under the primary's state
+    assert choose(NOW, known=7) == ("replica1", State(7, NOW))  # the shared cache's value: all on the replica
+
+
+def test_a_replica_behind_the_generation_leaves_the_page_to_the_primary(databases):
+    replayed, asked, down = databases
+    replayed["default"] = 8
+    assert choose(NOW) == ("default", State(8, NOW + timedelta(hours=1)))
+    assert choose(NOW, known=8) == ("default", State(8, NOW + timedelta(hours=1)))
+    assert down == []
+
+
+def test_the_current_generation_is_never_read_on_the_replica(databases):
+    replayed, asked, _ = databases
+    replayed["replica1"] = 6  # behind: were its own value taken as current, it would be chosen
+    choose(NOW)
+    assert asked == ["default", "replica1"]
+    assert choose(NOW).alias == "default"
+
+
+def test_a_replica_that_fails_is_marked_down_and_the_primary_builds(databases):
+    replayed, asked, down = databases
+    replayed["replica1"] = OperationalError("connection refused")
+    assert choose(NOW) == ("default", State(7, NOW + timedelta(hours=1)))
+    assert down == ["replica1"]
+    asked.clear()
+    assert choose(NOW, known=7).alias == "default" and asked == ["default"]  # not tried again meanwhile
