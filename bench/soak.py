@@ -406,6 +406,7 @@ def main():
                     **figures,
                     **report,
                     "story": targets["story"],
+                    "slug": targets["slug"],
                     "final": final,
                     "steps": steps,
                     "seconds": SECONDS,

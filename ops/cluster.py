@@ -15,8 +15,10 @@ stopped by process id at the end, on failure and on Ctrl-C or SIGTERM alike, and
 that no process or port of the run is left. Exits 1 when a check fails.
 """
 
+import html
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -187,7 +189,18 @@ class Run:
         port = self.ports["s3"] = free_port()
         s3 = self.processes.start("s3", [PYTHON, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], ports=[port])
         wait_for_port(port, s3.process, "moto's S3 server")
-        self.s3_client().create_bucket(Bucket=BUCKET)
+        client = self.s3_client()
+        client.create_bucket(Bucket=BUCKET)
+        # Readers' browsers load media straight from the bucket (unsigned URLs): it is public-read.
+        public_read = {
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{BUCKET}/*",
+        }
+        client.put_bucket_policy(
+            Bucket=BUCKET, Policy=json.dumps({"Version": "2012-10-17", "Statement": [public_read]})
+        )
         print(f"  Redis :{self.ports['redis']}, S3 (moto) :{port} bucket {BUCKET}", flush=True)
 
         self.ports["nginx"] = free_port()
@@ -367,6 +380,18 @@ class Run:
             "live_missing": [r["name"] for r in live if r["name"] not in keys],
         }
 
+    def media_on_page(self, slug: str) -> dict:
+        """The story as readers get it through nginx: the media URLs it shows (the image and its
+        renditions, on the S3 server) and how many of them a browser can load."""
+        page = urllib.request.urlopen(f"{self.base_url}/articles/{slug}/", timeout=30).read().decode()
+        endpoint = re.escape(self.s3_options()["endpoint_url"])
+        urls = set(re.findall(rf"{endpoint}/[^\s\"',]+", html.unescape(page)))
+        loaded = 0
+        for url in urls:
+            with urllib.request.urlopen(url, timeout=30) as response:
+                loaded += response.status == 200 and response.headers["Content-Type"].startswith("image/")
+        return {"urls": len(urls), "loaded": loaded}
+
     def nginx_statuses(self) -> dict:
         """Responses nginx gave, by status, and which app server answered how many."""
         statuses, servers = {}, {}
@@ -398,6 +423,7 @@ def report(run: Run, soak: dict, drained: float) -> bool:
     """Print the checks and figures; True when every check passed."""
     counts, queue_lag = run.task_results()
     renditions = run.renditions(soak["story"])
+    media = run.media_on_page(soak["slug"])
     nginx = run.nginx_statuses()
     lag = soak["lag"]
     server_errors = sum(n for status, n in nginx["statuses"].items() if status.startswith("5"))
@@ -446,6 +472,13 @@ def report(run: Run, soak: dict, drained: float) -> bool:
             "renditions in the bucket for the live version",
             f"{renditions['live_listed']} listed, {len(renditions['live_missing'])} missing",
             renditions["live_listed"] > 0 and not renditions["live_missing"],
+        )
+    )
+    checks.append(
+        (
+            "media URLs on the live story page (S3) that load",
+            f"{media['loaded']} of {media['urls']}",
+            media["urls"] > 1 and media["loaded"] == media["urls"],
         )
     )
     print("\nCluster demo: checks")
