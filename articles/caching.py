@@ -32,7 +32,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.locmem import LocMemCache
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import QueryDict
 from django.urls import Resolver404, get_urlconf, resolve
 from django.utils import timezone
@@ -104,8 +104,9 @@ def _statements(vendor: str):
     return (generation_sql, tuple(generation_params)), (f"SELECT {', '.join(parts)}", tuple(params))
 
 
-def _run(statement, now: datetime | None = None):
+def _run(statement, now: datetime | None = None, using: str = DEFAULT_DB_ALIAS):
     sql, params = statement
+    connection = connections[using]
     if now is not None:
         mark, moment = (connection.ops.adapt_datetimefield_value(value) for value in (_NOW, now))
         params = [moment if value == mark else value for value in params]
@@ -114,9 +115,10 @@ def _run(statement, now: datetime | None = None):
         return cursor.fetchone()
 
 
-def generation() -> int:
-    """The publication generation now (0 before anything was ever published; never written here)."""
-    row = _run(_statements(connection.vendor)[0])
+def generation(using: str = DEFAULT_DB_ALIAS) -> int:
+    """The publication generation now (0 before anything was ever published; never written here),
+    as the primary has it, or as the replica `using` has replayed it so far."""
+    row = _run(_statements(connections[using].vendor)[0], using=using)
     return row[0] if row else 0
 
 
@@ -163,9 +165,10 @@ def _cached_generation(found) -> int:
     return value
 
 
-def state(now: datetime | None = None) -> State:
-    """The generation and the next window boundary after `now`, in one query."""
-    value, start, end = _run(_statements(connection.vendor)[1], now or timezone.now())
+def state(now: datetime | None = None, using: str = DEFAULT_DB_ALIAS) -> State:
+    """The generation and the next window boundary after `now` (the app server's clock, as every
+    public read uses), in one query, on the primary or on the replica `using`."""
+    value, start, end = _run(_statements(connections[using].vendor)[1], now or timezone.now(), using)
     moments = [db_datetime(moment) for moment in (start, end) if moment is not None]
     return State(value or 0, min(moments) if moments else None)
 
@@ -316,12 +319,25 @@ def _timeout(valid_until: datetime | None, now: datetime) -> int:
     return max(seconds, 1)
 
 
+def built(request, get_response, now: datetime, known: int | None = None, *, keep: bool = True):
+    """(the response, the State to keep it under, or None when not `keep`ing it): an anonymous
+    reader's public page, built from the database articles.replica_reads chooses (`known`: the
+    generation the shared cache holds)."""
+    from articles.replica_reads import build
+    from newsroom.db_router import replicas
+
+    if not keep and not replicas():
+        return get_response(request), None
+    return build(request, get_response, now, known)
+
+
 class PublicPageCacheMiddleware:
-    """Serves public pages from the cache, early in the middleware stack.
+    """Serves public pages from the cache, early in the middleware stack, and builds the others
+    from a read replica when one has replayed what they must show (articles.replica_reads).
 
     Placed right after WhiteNoise, a hit skips sessions, CSRF, authentication and the rest;
     the stored response already carries what those added. Requests with a session cookie
-    (editors) and non-public addresses always go through.
+    (editors) and non-public addresses always go through, reading from the primary.
     """
 
     def __init__(self, get_response):
@@ -333,20 +349,24 @@ class PublicPageCacheMiddleware:
         public, params = public_params(request)
         if not public:
             return self.get_response(request)
-        key, now = page_key(request, params), timezone.now()
+        now = timezone.now()
+        if settings.NEWSROOM_PAGE_CACHE_SECONDS <= 0:
+            return built(request, self.get_response, now, keep=False)[0]
+        key = page_key(request, params)
         try:
             if shared_generation():  # the page and the generation in one round trip
                 found = _safely(cache.get_many, [key, GENERATION_KEY])
                 stored, current = found.get(key), lambda: _cached_generation(found.get(GENERATION_KEY))
             else:
-                stored, current = _safely(cache.get, key), generation
+                found, stored, current = {}, _safely(cache.get, key), generation
         except CacheDown:
-            return self.get_response(request)  # the cache degrades; content does not
+            return built(request, self.get_response, now, keep=False)[0]  # the cache degrades; content does not
         if stored is not None and _fresh(stored, now, current):
             response = stored[2]
             return get_conditional_response(request, etag=response.get("ETag"), response=response)
-        built_in = state(now)  # read before the page is built: see the module's docstring
-        response = self.get_response(request)
+        # The state is read before the page is built (see the module's docstring), on the
+        # database the page is built from: a replica only if it has replayed the generation.
+        response, built_in = built(request, self.get_response, now, known=found.get(GENERATION_KEY))
         if self._keepable(response):
             if not response.has_header("ETag"):
                 set_response_etag(response)  # computed once, stored with the page
@@ -361,7 +381,6 @@ class PublicPageCacheMiddleware:
     def _eligible(request) -> bool:
         return (
             request.method in ("GET", "HEAD")
-            and settings.NEWSROOM_PAGE_CACHE_SECONDS > 0
             and settings.SESSION_COOKIE_NAME not in request.COOKIES
             and not request.path.startswith(_NOT_PUBLIC)
         )

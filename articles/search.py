@@ -3,7 +3,7 @@ GIN index) when on PostgreSQL, and a plain word match on SQLite; highlighting fo
 
 import re
 
-from django.db import connection
+from django.db import connection, connections, router
 from django.db.models import F, Q, QuerySet, TextField, Value
 from django.db.models.functions import Concat, Left
 from django.utils.html import escape
@@ -120,9 +120,10 @@ def _ranked(query: str, start: int, stop: int) -> list[dict]:
     from articles.models import Publication
 
     candidates, candidate_params = _candidates(query).query.sql_with_params()
-    sql = _RANKED.format(table=connection.ops.quote_name(Publication._meta.db_table), candidates=candidates)
+    reader = connections[router.db_for_read(Publication)]  # a replica for anonymous readers
+    sql = _RANKED.format(table=reader.ops.quote_name(Publication._meta.db_table), candidates=candidates)
     params = (EXCERPT_BODY_CHARS, CONFIG, query, *candidate_params, stop - start, start)
-    with connection.cursor() as cursor:
+    with reader.cursor() as cursor:
         cursor.execute(sql, params)
         return [{"publication_id": pk, "passage": passage, "stems": stems} for pk, passage, stems in cursor.fetchall()]
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache, partial
 from urllib.parse import urlencode
 
-from django.db import connection
+from django.db import connections, router
 from django.db.models import Exists, OuterRef, Prefetch, Subquery
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
@@ -197,6 +197,7 @@ def archive_months() -> list[datetime]:
     first. Each month is one index look-up: the newest publication before a cursor, then the
     cursor moves to the start of that publication's month. So the cost grows with the number
     of months, not with the number of stories (grouping every story by month read them all)."""
+    connection = connections[router.db_for_read(Publication)]  # a replica for anonymous readers
     sql, params = _newest_before(connection.vendor)
     adapt = connection.ops.adapt_datetimefield_value
     now_mark, cursor_mark, now = adapt(_NOW_MARK), adapt(_CURSOR_MARK), timezone.now()

@@ -140,6 +140,29 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
+# Streaming read replicas of a PostgreSQL primary (DATABASE_REPLICA_URL, comma-separated), as
+# "replica1", "replica2", ...: anonymous readers' public pages are read from one that has replayed
+# the latest publish, everything else from the primary (newsroom/db_router.py,
+# articles/replica_reads.py). One that does not connect within DATABASE_REPLICA_CONNECT_TIMEOUT
+# seconds (or fails a query) is left alone for DATABASE_REPLICA_RETRY_SECONDS in that process.
+DATABASE_REPLICA_RETRY_SECONDS = float(os.environ.get("DATABASE_REPLICA_RETRY_SECONDS", "5"))
+_replica_timeout = int(os.environ.get("DATABASE_REPLICA_CONNECT_TIMEOUT", "2"))
+for _number, _url in enumerate(env_list("DATABASE_REPLICA_URL", ""), start=1):
+    _replica = dj_database_url.parse(_url, conn_max_age=DATABASES["default"]["CONN_MAX_AGE"])
+    if "postgresql" not in _replica["ENGINE"] or "postgresql" not in DATABASES["default"]["ENGINE"]:
+        raise ImproperlyConfigured(
+            f"DATABASE_REPLICA_URL: replica {_number} ({_replica['ENGINE'].rsplit('.', 1)[-1]} at "
+            f"{_replica.get('HOST') or _replica.get('NAME')}) is not PostgreSQL, or DATABASE_URL is not: "
+            "read replicas are PostgreSQL streaming replicas of a PostgreSQL primary."
+        )
+    _options = {"connect_timeout": _replica_timeout}
+    if "pool" in DATABASES["default"].get("OPTIONS", {}):
+        # A pool waits this long for a connection before giving up on a replica that is down.
+        _options["pool"] = {**DATABASES["default"]["OPTIONS"]["pool"], "timeout": _replica_timeout}
+    _replica["OPTIONS"] = {**_replica.get("OPTIONS", {}), **_options}
+    _replica["TEST"] = {"MIRROR": "default"}  # a test run reads its one test database through it
+    DATABASES[f"replica{_number}"] = _replica
+DATABASE_ROUTERS = ["newsroom.db_router.ReplicaRouter"] if env_list("DATABASE_REPLICA_URL", "") else []
 
 # The default cache holds the public pages (articles/caching.py, docs/caching.md) and the login
 # throttle's counts: Redis, with Django's own backend as shipped, when REDIS_URL is set; else
