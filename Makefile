@@ -13,7 +13,7 @@ FIND_PYTHON = for c in python3.13 python3.12 \
 	  if $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo $$c; break; fi; \
 	done
 
-.PHONY: run serve bench soak test test-slow test-browser install migrate demo check clean lock
+.PHONY: run serve worker bench soak test test-slow test-browser install migrate demo check clean lock
 
 # Local development runs with DEBUG on unless the environment says otherwise: `make migrate`
 # (and so `make run`) writes DEBUG=1 into the git-ignored .env once, which the settings read
@@ -57,6 +57,13 @@ serve: install
 	DEBUG=0 $(PYTHON) manage.py collectstatic --noinput -v0
 	DEBUG=0 $(PYTHON) manage.py migrate --noinput
 	DEBUG=0 $(BIN)/gunicorn newsroom.wsgi -c newsroom/gunicorn.conf.py
+
+# The task worker (django-tasks-db): runs the e-mails and image renditions that app servers
+# started with TASKS_BACKEND=django_tasks_db.DatabaseBackend queue. Same environment as they
+# have (DATABASE_URL, MEDIA_*, EMAIL_*); WORKER_ARGS adds db_worker's options (e.g. --batch).
+worker: export TASKS_BACKEND ?= django_tasks_db.DatabaseBackend
+worker: install
+	$(PYTHON) manage.py db_worker --no-reload $(WORKER_ARGS)
 
 # The benchmark: seeds PostgreSQL, serves with gunicorn (2 workers), drives it with wrk,
 # prints the table and writes BENCHMARKS.md. BENCH_STORIES sets the number of stories.

@@ -12,6 +12,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
 
+import articles.admin_tasks  # noqa: F401 - the task results' pages (django-tasks-db's, extended)
 from articles import admin_filters, admin_import, admin_views, attribution, publications, widgets, workflow
 from articles.forms import ArticleAdminForm, SourceAdminForm
 from articles.models import Article, Desk, KeyFact, Point, Publication, Section, Source, Take, TakePoint
@@ -436,7 +437,7 @@ class ArticleAdmin(nested_admin.NestedModelAdmin):
         super().save_model(request, obj, form, change)
         if form.used_pending:
             name = form.used_pending
-            transaction.on_commit(lambda: discard_pending(name))
+            transaction.on_commit(lambda: discard_pending.enqueue(name))
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

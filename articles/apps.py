@@ -10,10 +10,15 @@ class ArticlesConfig(AppConfig):
     verbose_name = "Newsroom"
 
     def ready(self):
+        from django.tasks.signals import task_finished
+        from django_tasks_db.backend import DatabaseBackend
         from taggit.models import Tag
 
-        from articles import caching
+        from articles import caching, tasks
         from articles.models import Article, Desk, Source
+
+        # A task that fails on the database worker is tried again later (articles.tasks).
+        task_finished.connect(tasks.retry_failed, sender=DatabaseBackend, dispatch_uid="articles.retry_failed")
 
         # Deleting a story readers had moves the publication generation, however it is
         # deleted, in the delete's own transaction (see caching.story_deleted).

@@ -518,3 +518,22 @@ class SlugRedirect(models.Model):
 
     def __str__(self):
         return f"{self.old_slug} → {self.article.slug}"
+
+
+class ImageRenditions(models.Model):
+    """The renditions of one stored hero image (articles.images), made by a task after the
+    image is saved: `renditions` is None until they are all made, and `error` says why the
+    last attempt failed. Approval takes a version's renditions from here."""
+
+    image = models.CharField(max_length=255, unique=True)  # the original's name in the media storage
+    renditions = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    task_id = models.CharField(max_length=64, blank=True)  # the latest task asked to make them
+    requested_at = models.DateTimeField(default=timezone.now)
+    made_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "image renditions"
+
+    def __str__(self):
+        return self.image

@@ -1,7 +1,8 @@
-"""Workflow emails, sent through Django's tasks API so that a worker can take them over.
+"""Workflow emails, sent by a task (Django's tasks framework, articles/tasks.py).
 
-With the default immediate backend they are sent when the transition commits; set TASKS to
-a queue backend in production. Development prints them to the console.
+With the default immediate backend they are sent when the transition commits, in the
+request; with the database backend (TASKS_BACKEND) the worker sends them, trying again
+with back-off when the mail server fails. Development prints them to the console.
 
 E-mails that cannot be sent (or queued) never undo the transition: the error is logged, and
 the person who acted is told (newsroom.middleware.NotificationFailuresMiddleware shows what
@@ -104,9 +105,14 @@ def send_transition_emails(transition_id: int) -> int:
     """Email the people a transition concerns; returns how many messages went out."""
     from articles.models import Transition
 
-    record = Transition.objects.select_related("article", "user", "article__created_by", "article__submitted_by").get(
-        pk=transition_id
+    record = (
+        Transition.objects.select_related("article", "user", "article__created_by", "article__submitted_by")
+        .filter(pk=transition_id)
+        .first()
     )
+    if record is None:  # the story was deleted before a worker came to this: nobody to tell
+        logger.info("Transition %s is gone (its story was deleted); no e-mail to send", transition_id)
+        return 0
     article, actor = record.article, record.user
     actor_name = actor.get_username() if actor else "someone"
     link = _admin_link(article)

@@ -10,6 +10,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.tasks import task
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # Pillow format -> (extension, content type) for the formats we accept.
@@ -145,7 +146,8 @@ def pending_url(name: str) -> str:
     return default_storage.url(name)
 
 
+@task
 def discard_pending(name: str) -> None:
-    """Remove a kept upload once the story that used it is saved."""
+    """Remove a kept upload once the story that used it is saved (a task: no one waits for it)."""
     if name.startswith(f"{PENDING_FOLDER}/"):
         default_storage.delete(name)

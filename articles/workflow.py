@@ -12,6 +12,7 @@ command line and the tests call these; nothing else sets `status`.
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -20,8 +21,7 @@ from django.db.models import F, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from articles import attribution, notifications, publications
-from articles.images import ImageUnreadable, snapshot_renditions
+from articles import attribution, images, notifications, publications
 from articles.models import Article, ArticleStatus, Revision, Transition
 from articles.snapshots import article_snapshot, snapshot_content
 
@@ -47,6 +47,14 @@ class TransitionNotAllowed(WorkflowError):
 
 class TransitionPermissionError(WorkflowError):
     """This user may not take this step."""
+
+
+class RenditionsPending(TransitionNotAllowed):
+    """The hero image's renditions are not all made yet (a worker makes them)."""
+
+    def __init__(self, message: str, image: str):
+        self.image = image
+        super().__init__(message)
 
 
 class EditConflict(WorkflowError):
@@ -328,7 +336,6 @@ def article_request_changes(*, article: Article, user, comment: str) -> Transiti
     return record
 
 
-@transaction.atomic
 def article_approve(
     *,
     article: Article,
@@ -345,8 +352,28 @@ def article_approve(
     A later time for a live story is a scheduled update: readers keep the current version
     until then. `direct` publishes a draft without a review step (import_story --publish);
     the four-eyes rule still applies: the approver may not be the last person who changed
-    the content.
+    the content. A version whose hero image's renditions are not all made is refused
+    (RenditionsPending), and they are asked for again if no task is making them.
     """
+    try:
+        return _approve(
+            article=article,
+            user=user,
+            go_live_at=go_live_at,
+            expires_at=expires_at,
+            change_kind=change_kind,
+            change_note=change_note,
+            direct=direct,
+        )
+    except RenditionsPending as refusal:
+        # After the refused transaction (and the caller's, if any) is over: a request made
+        # inside it would be undone with it.
+        transaction.on_commit(partial(images.renditions_request, refusal.image), robust=True)
+        raise
+
+
+@transaction.atomic
+def _approve(*, article, user, go_live_at, expires_at, change_kind, change_note, direct) -> Transition:
     locked = _locked(article)
     _guard_approve(locked, user, direct=direct)
     now = timezone.now()
@@ -364,11 +391,13 @@ def article_approve(
         updated_at = live_from
     data = article_snapshot(locked)
     try:
-        renditions = snapshot_renditions(data)
-    except ImageUnreadable as error:
+        renditions = images.snapshot_renditions(data)
+    except images.ImageUnreadable as error:
         raise TransitionNotAllowed(
             f"The hero image of “{locked.title}” cannot be read ({error}); upload it again."
         ) from error
+    except images.RenditionsNotReady as missing:
+        raise RenditionsPending(_renditions_refusal(locked, missing), image=missing.image) from missing
     revision = _revision_create(locked, user=user, kind=Revision.Kind.APPROVAL, data=data)
     try:
         publications.go_live(
@@ -396,6 +425,15 @@ def article_approve(
     )
     _refresh(article)
     return record
+
+
+def _renditions_refusal(article: Article, missing: images.RenditionsNotReady) -> str:
+    if not missing.error:
+        return "The hero image's renditions are still being made; approve again in a moment."
+    return (
+        f"The hero image's renditions could not be made ({missing.error}); they are being tried again: approve "
+        f"again in a moment, or upload the image of “{article.title}” again if this persists."
+    )
 
 
 @transaction.atomic
@@ -473,7 +511,8 @@ def article_saved(
     new: bool = False,
 ) -> Revision:
     """Record a save of the working copy: a revision, a new version number, and whether it
-    now differs from what readers see. Call after the article and all its parts are written;
+    now differs from what readers see; and, once it commits, ask for the renditions of its
+    hero image (articles.images). Call after the article and all its parts are written;
     `data` is their snapshot when the caller has just built it (the import), else it is read.
 
     `locked`: the caller's open transaction holds the story's row, and `article` is as read
@@ -505,6 +544,8 @@ def _record_save(
     article.version = current.version + 1
     article.has_unpublished_changes = changed
     article.updated_by = user
+    if data.get("image"):  # made by a task from now, so that approval need not wait for them
+        transaction.on_commit(partial(images.renditions_request, data["image"]["name"]), robust=True)
     return revision
 
 

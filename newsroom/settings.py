@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "nested_admin",
     "taggit",
+    "django_tasks_db",  # the database task backend's results table, and their pages in the admin
     "articles",
 ]
 
@@ -318,9 +319,20 @@ if os.environ.get("EMAIL_BACKEND"):  # e.g. the dummy backend for load tests
     MAILERS = {"default": {"BACKEND": os.environ["EMAIL_BACKEND"]}}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "newsroom@localhost")
 
-# Notifications run as tasks; the immediate backend sends them on commit. A worker
-# backend can take them over by changing this setting.
+# Work that need not finish inside an editor's request (workflow e-mails, hero image
+# renditions) runs as tasks (articles/tasks.py). The immediate backend, the default, runs
+# each at once in the process that asks (so `make run` needs no worker); with
+# TASKS_BACKEND=django_tasks_db.DatabaseBackend they are rows in the database that
+# `manage.py db_worker` (`make worker`) runs. There a failed attempt is tried again after
+# NEWSROOM_TASK_RETRY_SECONDS, then twice as long each time, up to NEWSROOM_TASK_ATTEMPTS attempts.
 TASKS = {"default": {"BACKEND": os.environ.get("TASKS_BACKEND", "django.tasks.backends.immediate.ImmediateBackend")}}
+NEWSROOM_TASK_ATTEMPTS = int(os.environ.get("NEWSROOM_TASK_ATTEMPTS", "5"))
+NEWSROOM_TASK_RETRY_SECONDS = float(os.environ.get("NEWSROOM_TASK_RETRY_SECONDS", "30"))
+if NEWSROOM_TASK_ATTEMPTS < 1 or NEWSROOM_TASK_RETRY_SECONDS < 0:
+    raise ImproperlyConfigured(
+        "NEWSROOM_TASK_ATTEMPTS is how many times a task is tried (1 or more); "
+        "NEWSROOM_TASK_RETRY_SECONDS the first wait before trying again (0 or more)."
+    )
 
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json")
 LOGGING = {

@@ -16,12 +16,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import check_password
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.test.utils import override_settings
 from PIL import Image, ImageDraw
 
-from articles import workflow
+from articles import images, workflow
 from articles.importing import ImportRefused, story_save
 from articles.models import Article, Desk
 from articles.storyformat import StoryFormatError, parse
@@ -57,17 +58,21 @@ class Command(BaseCommand):
         stories = [(entry, _parse(entry["file"])) for entry in manifest["stories"]]
         report, self.images_written = [], []
         try:
-            # The demo's own workflow steps send no email; the ones people take in the admin do.
+            # The demo's own workflow steps send no email, not even later through a worker (its
+            # tasks run here, at once); the ones people take in the admin do.
             with (
-                override_settings(MAILERS={"default": {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}}),
+                override_settings(
+                    MAILERS={"default": {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}},
+                    TASKS={"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}},
+                ),
                 transaction.atomic(),
             ):
                 accounts = self._load_accounts()
                 desks = self._load_desks(manifest["desks"], report)
                 self._load_stories(stories, desks, report)
         except Exception as error:
-            for image in self.images_written:  # the transaction took back the rows; these are files
-                image.storage.delete(image.name)
+            for name in self.images_written:  # the transaction took back the rows; these are files
+                default_storage.delete(name)
             if isinstance(error, DemoRefused):
                 raise CommandError(f"{error} Nothing was changed.") from error
             raise
@@ -156,7 +161,10 @@ class Command(BaseCommand):
         article.desk = desks[entry["desk"]]
         article.byline = entry.get("byline", "")
         article.image.save(f"{article.slug}.jpg", _demo_image(entry["colour"]), save=False)
-        self.images_written.append(article.image)
+        self.images_written.append(article.image.name)
+        # Made here, so that the approval below finds them made (and no task for them is left).
+        renditions = images.renditions_make(article.image.name)
+        self.images_written.extend(rendition["name"] for rendition in renditions)
         article.image_alt = entry["image_alt"]
         article.image_credit = "Illustration: Newsroom demo"
         article.save()
