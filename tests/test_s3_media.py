@@ -5,6 +5,7 @@ shows them any more, and kept while a live version does."""
 
 import io
 import json
+import os
 import re
 import socket
 import subprocess
@@ -13,6 +14,7 @@ import tempfile
 import time
 import urllib.request
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -415,3 +417,41 @@ def test_restoring_a_version_whose_image_was_deleted_restores_no_image(
         workflow.article_restore(article=live_story, revision=first, user=editor)
     live_story.refresh_from_db()
     assert first.data["image"] and not live_story.image  # not a name pointing at nothing
+
+
+# Settings.
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def settings_with(**env) -> subprocess.CompletedProcess:
+    """Load newsroom.settings in a fresh process with these variables; print what matters."""
+    code = (
+        "import json; from django.conf import settings; "
+        "print(json.dumps({'options': settings.STORAGES['default']['OPTIONS'], "
+        "'img_src': settings.SECURE_CSP['img-src']}))"
+    )
+    variables = {**os.environ, "DJANGO_SETTINGS_MODULE": "newsroom.settings_test", "NEWSROOM_ENV_FILE": "", **env}
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=variables, capture_output=True, text=True)
+
+
+@pytest.mark.django_db(databases=[])
+def test_s3_settings_give_unsigned_urls_no_overwriting_and_let_pages_show_its_images():
+    options = {"bucket_name": "news-media", "region_name": "eu-west-1", "custom_domain": "media.example.net"}
+    run = settings_with(MEDIA_STORAGE_BACKEND=S3, MEDIA_STORAGE_OPTIONS=json.dumps(options))
+    assert run.returncode == 0, run.stderr
+    loaded = json.loads(run.stdout)
+    assert loaded["options"] == {**options, "querystring_auth": False, "file_overwrite": False}
+    assert "https://media.example.net" in loaded["img_src"]
+    # Without a custom domain: the endpoint's origin, path-style and virtual-hosted.
+    options = {"bucket_name": "news-media", "endpoint_url": "https://objects.example.org:9000"}
+    loaded = json.loads(settings_with(MEDIA_STORAGE_BACKEND=S3, MEDIA_STORAGE_OPTIONS=json.dumps(options)).stdout)
+    assert {"https://objects.example.org:9000", "https://news-media.objects.example.org:9000"} <= set(loaded["img_src"])
+
+
+@pytest.mark.django_db(databases=[])
+def test_storage_options_that_are_not_a_json_object_are_refused_by_name():
+    run = settings_with(MEDIA_STORAGE_BACKEND=S3, MEDIA_STORAGE_OPTIONS='{"bucket_name": "news-media",}')
+    assert run.returncode != 0 and "MEDIA_STORAGE_OPTIONS is not valid JSON" in run.stderr
+    run = settings_with(MEDIA_STORAGE_BACKEND=S3, MEDIA_STORAGE_OPTIONS='["news-media"]')
+    assert run.returncode != 0 and "MEDIA_STORAGE_OPTIONS must be a JSON object" in run.stderr
