@@ -6,6 +6,7 @@ On loopback, every server on a port free at run time, every file in one temporar
     app servers -> PostgreSQL primary (writes, editors) and a streaming replica (readers),
                    Redis (the shared cache), moto's S3 server (media), the task queue table
     the django-tasks-db worker (as `make worker`) -> notifications and image renditions
+    browsers -> the media bucket (public-read), for images
 
 It installs Debian's nginx and wrk with apt-get when they are missing, migrates and collects
 static files once, seeds CLUSTER_STORIES stories (2000), then runs `make soak` against nginx
@@ -165,25 +166,9 @@ class Run:
 
         port = self.ports["redis"] = free_port()
         (self.folder / "redis").mkdir()
-        redis = self.processes.start(
-            "redis",
-            [
-                "redis-server",
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.folder / "redis"),
-                "--daemonize",
-                "no",
-            ],  # fmt: skip
-            ports=[port],
-        )
+        redis_argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        redis_argv += ["--dir", str(self.folder / "redis"), "--daemonize", "no"]
+        redis = self.processes.start("redis", redis_argv, ports=[port])
         wait_for_port(port, redis.process, "redis-server")
 
         port = self.ports["s3"] = free_port()
