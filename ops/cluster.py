@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ops import pgcluster  # noqa: E402
-from ops.processes import Processes, free_port, group_alive, listening, wait_for_port  # noqa: E402
+from ops.processes import Processes, free_port, listening, process_alive, wait_for_port  # noqa: E402
 
 PYTHON = sys.executable
 NGINX = os.environ.get("NGINX", "/usr/sbin/nginx")
@@ -398,7 +398,7 @@ class Run:
             except pgcluster.ClusterError as error:
                 left.append(f"PostgreSQL: {error}")
             for name, pid in zip(("primary", "replica"), self.pg_pids, strict=False):
-                if pid and group_alive(pid):
+                if pid and process_alive(pid):
                     left.append(f"PostgreSQL {name} (pid {pid})")
         left += [f"{name}: port {port} still listening" for name, port in self.ports.items() if listening(port)]
         return left

@@ -41,6 +41,15 @@ def wait_for_port(port: int, child: subprocess.Popen, name: str, timeout: float 
     raise RuntimeError(f"{name} (pid {child.pid}) did not listen on 127.0.0.1:{port} within {timeout:.0f} s")
 
 
+def process_alive(pid: int) -> bool:
+    """Whether the process pid is still there (a zombie is not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
 def group_alive(pgid: int) -> bool:
     """Whether any process of the process group pgid is still there (zombies excluded)."""
     try:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ops.cluster import render_nginx_conf
-from ops.processes import Processes, free_port, group_alive, listening, wait_for_port
+from ops.processes import Processes, free_port, group_alive, listening, process_alive, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 NGINX = "/usr/sbin/nginx"
@@ -107,8 +107,9 @@ def test_stop_all_leaves_no_process_nor_port(tmp_path):
         left = processes.stop_all(grace=1)
 
     assert left == []
+    assert process_alive(os.getpid())
     for pid in (stubborn.process.pid, grandchild, polite.process.pid):
-        assert not Path(f"/proc/{pid}").exists() or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+        assert not process_alive(pid)
     assert not listening(port)
     assert processes.children == []
 
