@@ -17,9 +17,12 @@ from contextvars import ContextVar
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mass_mail
+from django.db import transaction
 from django.db.models import Q
 from django.tasks import TaskResultStatus, task
 from django.urls import reverse
+
+from articles.tasks import runs_at_once
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +50,25 @@ def failures_collected():
         _failures.reset(token)
 
 
+def transition_recorded(transition_id: int) -> None:
+    """Called by the workflow inside the transition's transaction. A queue in the database
+    (the worker's backend) gets the e-mails' task in that same transaction, so the transition
+    and its e-mails commit together, or neither does: no crash between the two can lose them.
+    A backend that runs the task at once (the immediate one) waits for the commit, so nothing
+    is sent for a step that is then rolled back."""
+    if runs_at_once(send_transition_emails):
+        transaction.on_commit(lambda: transition_happened(transition_id))
+        return
+    try:
+        with transaction.atomic():  # a savepoint: a queue that fails leaves the transition whole
+            send_transition_emails.enqueue(transition_id)
+    except Exception as error:  # noqa: BLE001 - whatever the queue raises, the step is done
+        logger.exception("The e-mails for transition %s could not be queued", transition_id)
+        _report(transition_id, f"could not be queued ({error})")
+
+
 def transition_happened(transition_id: int) -> None:
-    """Queue the emails for one transition (called on commit by the workflow); a failure is
+    """Queue the emails for one transition (on commit, with a backend that runs at once); a failure is
     logged and reported to failures_collected(), and the transition stands."""
     try:
         result = send_transition_emails.enqueue(transition_id)

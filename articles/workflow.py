@@ -285,7 +285,7 @@ def _move(article: Article, *, user, action: str, to: str, comment: str = "", re
         comment=comment,
         revision=revision,
     )
-    transaction.on_commit(lambda: notifications.transition_happened(record.pk))
+    notifications.transition_recorded(record.pk)
     return record
 
 

@@ -23,14 +23,14 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 from PIL import Image
 
-from articles import workflow
+from articles import notifications, workflow
 from articles.models import Article, ImageRenditions, Publication
 from tests import test_story_form as story_form
 from tests.factories import make_article, make_user, story_text
@@ -140,6 +140,37 @@ def test_emails_for_a_story_deleted_before_the_worker_came_are_dropped_quietly(
     [done] = tasks(EMAILS)
     assert done.status == TaskResultStatus.SUCCESSFUL and done.return_value == 0
     assert mail.outbox == []
+
+
+def test_the_emails_task_is_queued_in_the_transitions_own_transaction(queued, people):
+    """Queued before the commit, in the same transaction: no crash between the two loses it."""
+    article = make_article(published=False, created_by=people["author"])
+    with transaction.atomic():
+        workflow.article_submit(article=article, user=people["author"])
+        [queued_task] = tasks(EMAILS)  # already there, before any commit (none happens in this test)
+    assert queued_task.args_kwargs["args"] == [article.transitions.get(action="submit").pk]
+
+
+def test_a_transition_rolled_back_leaves_no_emails_queued(queued, people):
+    article = make_article(published=False, created_by=people["author"])
+    with pytest.raises(RuntimeError), transaction.atomic():
+        workflow.article_submit(article=article, user=people["author"])
+        raise RuntimeError("the caller's transaction fails after the step")
+    assert not tasks(EMAILS) and not article.transitions.exists()
+
+
+def test_a_queue_that_fails_leaves_the_transition_done(queued, people, monkeypatch, caplog):
+    article = make_article(published=False, created_by=people["author"])
+
+    def broken_queue(*args, **kwargs):
+        DBTaskResult.objects.create()  # fails half-way through a write, as a real queue might
+        raise AssertionError("not reached")
+
+    monkeypatch.setattr(type(notifications.send_transition_emails), "enqueue", broken_queue)
+    workflow.article_submit(article=article, user=people["author"])
+    article.refresh_from_db()
+    assert article.status == "in_review" and article.transitions.filter(action="submit").exists()
+    assert "could not be queued" in caplog.text and not tasks(EMAILS)
 
 
 # Retries with back-off, visible in the admin
@@ -393,7 +424,7 @@ def test_the_migration_records_the_renditions_published_versions_already_have(pe
 
 SEED = """
 from django.core.files.base import ContentFile
-from articles import workflow
+from articles import notifications, workflow
 from tests import test_story_form as story_form
 from tests.factories import make_article, make_user, story_text
 from tests.test_cross_process import ROOT, copy_test_database, manage
