@@ -57,9 +57,10 @@ def release_image(name: str, *, dry_run: bool = False) -> list[str]:
 
 def release_on_commit(*names: str | None) -> None:
     """Once the current transaction commits, delete the objects of images it let go of (each is
-    checked again then: another story, or another version, may still show it)."""
+    checked again then: another story, or another version, may still show it). A storage error
+    is logged, not raised: the change has committed, and `prune_media` deletes what is left."""
     for name in dict.fromkeys(n for n in names if n):
-        transaction.on_commit(lambda name=name: release_image(name))
+        transaction.on_commit(lambda name=name: release_image(name), robust=True)
 
 
 def shown_images(publications) -> list[str]:
@@ -78,10 +79,16 @@ def prune(*, grace: timedelta = timedelta(hours=1), dry_run: bool = False) -> li
     window holds, renditions whose original is gone, and uploads kept for a retry longer than a
     retry may take. Objects newer than `grace` stay (an upload is stored before its story's row
     commits). Returns the names deleted (or, with `dry_run`, that would be)."""
+    from articles.models import Article, Publication
+
     now = timezone.now()
+    # Read once what is in use, so that only the others are checked (again) one by one.
+    used = set(Article.objects.exclude(image="").values_list("image", flat=True))
+    used.update(shown_images(Publication.objects.current_or_scheduled()))
     released, kept = [], set()
     for name in list(_walk("articles")):
-        objects = release_image(name, dry_run=dry_run) if default_storage.get_modified_time(name) < now - grace else []
+        old = name not in used and default_storage.get_modified_time(name) < now - grace
+        objects = release_image(name, dry_run=dry_run) if old else []
         released += objects
         if not objects:
             kept.add(str(PurePosixPath(name).with_suffix("")))
