@@ -15,6 +15,7 @@ from django.utils.html import format_html
 import articles.admin_tasks  # noqa: F401 - the task results' pages (django-tasks-db's, extended)
 from articles import admin_filters, admin_import, admin_views, attribution, publications, widgets, workflow
 from articles.forms import ArticleAdminForm, SourceAdminForm
+from articles.media import release_on_commit
 from articles.models import Article, Desk, KeyFact, Point, Publication, Section, Source, Take, TakePoint
 from articles.storyformat import TAKE_KINDS
 from articles.uploads import discard_pending
@@ -434,6 +435,8 @@ class ArticleAdmin(nested_admin.NestedModelAdmin):
         if not change:
             obj.created_by = request.user
         obj.updated_by = request.user
+        if change and "image" in form.changed_data:  # cleared or replaced: the old objects go, unless shown
+            release_on_commit(Article.objects.filter(pk=obj.pk).values_list("image", flat=True).first())
         super().save_model(request, obj, form, change)
         if form.used_pending:
             name = form.used_pending

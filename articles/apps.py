@@ -14,7 +14,7 @@ class ArticlesConfig(AppConfig):
         from django_tasks_db.backend import DatabaseBackend
         from taggit.models import Tag
 
-        from articles import caching, tasks
+        from articles import caching, media, tasks
         from articles.models import Article, Desk, Source
 
         # A task that fails on the database worker is tried again later (articles.tasks).
@@ -23,6 +23,8 @@ class ArticlesConfig(AppConfig):
         # Deleting a story readers had moves the publication generation, however it is
         # deleted, in the delete's own transaction (see caching.story_deleted).
         pre_delete.connect(caching.story_deleted, sender=Article, dispatch_uid="articles.story_deleted")
+        # And its images' objects go once the delete commits, unless another story shows them.
+        pre_delete.connect(media.story_deleted, sender=Article, dispatch_uid="articles.story_images_deleted")
         # And so does deleting a tag, desk or source that publications list under.
         for model in (Tag, Desk, Source):
             pre_delete.connect(caching.listing_deleted, sender=model, dispatch_uid=f"articles.{model.__name__}_deleted")

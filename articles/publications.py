@@ -23,6 +23,7 @@ from django.utils import timezone
 from taggit.models import Tag
 
 from articles.cards import card_data
+from articles.media import release_on_commit, shown_images
 from articles.models import Article, Desk, Publication, PublicationGeneration, PublicationTag, Revision, Source
 from articles.search import refresh_documents, search_texts
 
@@ -108,6 +109,7 @@ def go_live(
     if refusal := address_refusal(data["slug"], window, exclude_article=article.pk):
         raise AddressTaken(refusal)
     mine = Publication.objects.filter(article=article)
+    release_on_commit(*shown_images(mine.current_or_scheduled()))  # kept if still shown (articles.media)
     # Versions approved for later that had not started by `start` are replaced by this one.
     mine.filter(live_from__gte=start).delete()
     # The version live at `start` ends there.
@@ -156,6 +158,7 @@ def take_down(article: Article) -> bool:
     anything was live or scheduled."""
     now = timezone.now()
     mine = Publication.objects.filter(article=article)
+    release_on_commit(*shown_images(mine.current_or_scheduled(now)))  # kept if still shown (articles.media)
     dropped, _ = mine.filter(live_from__gte=now).delete()  # not seen yet (or only this instant)
     ended = mine.current(now).update(live_until=now)
     if dropped or ended:

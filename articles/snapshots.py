@@ -255,9 +255,10 @@ def snapshot_restore(article: Article, data: dict) -> None:
     article.image_credit = data["image_credit"]
     article.original_url = data["original_url"]
     article.key_facts_heading = data["key_facts_heading"]
-    if data.get("image"):
+    if data.get("image") and default_storage.exists(data["image"]["name"]):
         article.image.name = data["image"]["name"]
-    else:
+        article.image_width, article.image_height = data["image"]["width"], data["image"]["height"]
+    else:  # none then, or deleted since nothing used it any more (articles.media)
         article.image = ""
     if data.get("source"):
         article.source, _ = Source.objects.get_or_create(

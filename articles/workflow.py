@@ -22,6 +22,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from articles import attribution, images, notifications, publications
+from articles.media import release_on_commit
 from articles.models import Article, ArticleStatus, Revision, Transition
 from articles.snapshots import article_snapshot, snapshot_content
 
@@ -592,7 +593,10 @@ def article_restore(*, article: Article, revision: Revision, user) -> Revision:
         raise TransitionNotAllowed("That revision belongs to another story.")
     if not can_edit(locked, user):
         raise TransitionPermissionError(edit_refusal(locked, user))
+    replaced = locked.image.name
     snapshot_restore(locked, revision.data)
+    if locked.image.name != replaced:
+        release_on_commit(replaced)  # kept while a version readers see shows it (articles.media)
     saved = article_saved(
         article=locked, user=user, kind=Revision.Kind.RESTORE, note=f"Restored from #{revision.number}"
     )

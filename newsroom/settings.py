@@ -15,6 +15,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from dotenv import load_dotenv
 
+from newsroom.media_origins import media_origins
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # The development file of settings (`make run` writes DEBUG=1 into it). Values are taken
@@ -209,13 +211,24 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 
 # Media: local files by default; object storage by setting MEDIA_STORAGE_BACKEND (e.g.
-# "storages.backends.s3.S3Storage" with `pip install django-storages[s3]`) and its options
-# as JSON in MEDIA_STORAGE_OPTIONS.
+# "storages.backends.s3.S3Storage") and its options as JSON in MEDIA_STORAGE_OPTIONS. Nothing
+# reads media by path: every read, write, listing and delete goes through the storage API.
+MEDIA_STORAGE_BACKEND = os.environ.get("MEDIA_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")
+try:
+    MEDIA_STORAGE_OPTIONS = json.loads(os.environ.get("MEDIA_STORAGE_OPTIONS") or "{}")
+except json.JSONDecodeError as error:
+    raise ImproperlyConfigured(f"MEDIA_STORAGE_OPTIONS is not valid JSON: {error}") from None
+if not isinstance(MEDIA_STORAGE_OPTIONS, dict):
+    raise ImproperlyConfigured("MEDIA_STORAGE_OPTIONS must be a JSON object of the storage's options.")
+if MEDIA_STORAGE_BACKEND == "storages.backends.s3.S3Storage":
+    # Public, unsigned URLs (a signed one changes every time, so a cached page would carry one
+    # that expires); and never overwrite an object under an existing name: a live version may show it.
+    MEDIA_STORAGE_OPTIONS = {"querystring_auth": False, "file_overwrite": False, **MEDIA_STORAGE_OPTIONS}
+
+# The origins media URLs point at, which pages must allow images from (Content-Security-Policy).
+MEDIA_ORIGINS = env_list("MEDIA_ORIGINS", "") or media_origins(MEDIA_STORAGE_BACKEND, MEDIA_STORAGE_OPTIONS)
 STORAGES = {
-    "default": {
-        "BACKEND": os.environ.get("MEDIA_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"),
-        "OPTIONS": json.loads(os.environ.get("MEDIA_STORAGE_OPTIONS", "{}")),
-    },
+    "default": {"BACKEND": MEDIA_STORAGE_BACKEND, "OPTIONS": MEDIA_STORAGE_OPTIONS},
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -248,7 +261,7 @@ SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],
     "style-src": [CSP.SELF],
-    "img-src": [CSP.SELF, "data:"],
+    "img-src": [CSP.SELF, "data:", *MEDIA_ORIGINS],
     "font-src": [CSP.SELF],
     "connect-src": [CSP.SELF],
     "object-src": [CSP.NONE],

@@ -71,6 +71,12 @@ class _Raw(str):
         return self
 
 
+@register.simple_tag(takes_context=True)
+def absolute_url(context, url):
+    """The URL as given when it is absolute (media in object storage), else on this site."""
+    return context["request"].build_absolute_uri(url)
+
+
 @register.filter
 def srcset(image, fmt):
     """`url 480w, url 960w` for the renditions of one format."""
