@@ -50,8 +50,13 @@ def release_image(name: str, *, dry_run: bool = False) -> list[str]:
     if not name or name.startswith(f"{PENDING_FOLDER}/") or image_in_use(name):
         return []
     objects = image_objects(name)
-    for stored in objects if not dry_run else ():
-        default_storage.delete(stored)
+    if not dry_run:
+        from articles.models import ImageRenditions
+
+        for stored in objects:
+            default_storage.delete(stored)
+        # The record of its renditions goes too: an approval must never offer what is gone.
+        ImageRenditions.objects.filter(image=name).delete()
     return objects
 
 

@@ -27,7 +27,7 @@ from django.utils import timezone
 from PIL import Image
 
 from articles import media, uploads, workflow
-from articles.models import Article, Revision
+from articles.models import Article, ImageRenditions, Revision
 from newsroom.media_origins import media_origins
 from tests.factories import make_article, make_user, publish
 from tests.formdata import form_fields
@@ -208,7 +208,7 @@ def test_upload_through_the_story_form_is_an_object_in_the_bucket(
     assert response.status_code == 302, response.content.decode()[:2000]
     article.refresh_from_db()
     assert re.fullmatch(r"articles/\d{4}/\d{2}/[0-9a-f]{32}\.jpg", article.image.name)
-    assert bucket.keys() == {article.image.name}
+    assert bucket.keys() == objects_of(article) and len(bucket.keys()) == 5  # with its renditions, made on save
     assert (article.image_width, article.image_height) == (800, 450)
     # The change page shows it from the bucket, and the bucket serves it.
     page = client.get(change_url(article)).content.decode()
@@ -249,7 +249,7 @@ def test_an_upload_kept_from_a_refused_try_is_kept_in_the_bucket_and_used_next_t
     assert response.status_code == 302, response.content.decode()[:2000]
     article.refresh_from_db()
     assert article.image.name.startswith("articles/")
-    assert bucket.keys() == {article.image.name}  # the kept copy went once the story was saved
+    assert bucket.keys() == objects_of(article)  # the kept copy went once the story was saved
     assert fetched(article.image.url)[0].size == (320, 180)
 
 
@@ -310,7 +310,7 @@ def test_replacing_a_drafts_image_deletes_the_old_objects(client, editor, bucket
     assert response.status_code == 302
     article.refresh_from_db()
     assert article.image.name != first
-    assert bucket.keys() == {article.image.name}
+    assert bucket.keys() == objects_of(article)  # the new one and its renditions only
 
 
 def test_an_image_a_live_version_shows_stays_until_that_version_is_replaced(
@@ -320,12 +320,14 @@ def test_an_image_a_live_version_shows_stays_until_that_version_is_replaced(
     client.force_login(editor)
     shown = objects_of(live_story)
     assert len(shown) == 7  # the original and six renditions
+    old_image = live_story.image.name
+    assert ImageRenditions.objects.filter(image=old_image).exists()
     data = story_form(client, live_story)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(change_url(live_story), {**data, "image": upload(jpeg((600, 300), (0, 150, 0)))})
     assert response.status_code == 302
     live_story.refresh_from_db()
-    assert bucket.keys() == shown | {live_story.image.name}  # readers still see the old one
+    assert bucket.keys() == shown | objects_of(live_story)  # readers still see the old one
     page = tags_of(client.get(live_story.get_absolute_url()))
     hero = next(attrs for attrs in page.all("img") if attrs.get("alt") == "Lights over the harbour")
     assert fetched(hero["src"])[0].width == 1000
@@ -333,6 +335,8 @@ def test_an_image_a_live_version_shows_stays_until_that_version_is_replaced(
         publish(live_story)  # the new version goes live: nothing shows the old image now
     assert bucket.keys() == objects_of(live_story)
     assert not shown & bucket.keys()
+    # Its record of renditions went with them: no approval may offer what is gone.
+    assert not ImageRenditions.objects.filter(image=old_image).exists()
     assert len(bucket.keys()) == 1 + 2 * 2  # 600 px wide: 480 and 600, in WebP and JPEG
 
 
