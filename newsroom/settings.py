@@ -357,5 +357,10 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.tasks": {"level": "WARNING"}},
+    "loggers": {
+        # Django's own console handler (on with DEBUG) would print "django" records a second
+        # time beside the root's: they go through the root's handler only.
+        "django": {"handlers": [], "level": os.environ.get("LOG_LEVEL", "INFO"), "propagate": True},
+        "django.tasks": {"level": "WARNING"},
+    },
 }

@@ -50,6 +50,14 @@ def test_deploy_check_reports_nothing_in_production():
     assert "no issues" in result.stdout
 
 
+def test_a_django_log_record_is_printed_once_in_development():
+    """With DEBUG on, Django's own console handler and the root's would each print it."""
+    script = "import logging; logging.getLogger('django.request').warning('logged-once-check')"
+    result = manage("shell", "-c", script, DEBUG="1", LOG_FORMAT="text")
+    assert result.returncode == 0, result.stderr
+    assert (result.stdout + result.stderr).count("logged-once-check") == 1, result.stdout + result.stderr
+
+
 def test_site_refuses_to_start_without_a_secret_key_in_production():
     result = manage("check", DEBUG="0", SECRET_KEY="")
     assert result.returncode != 0 and "SECRET_KEY is not set" in result.stderr
