@@ -10,7 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from articles import attribution, publications, workflow
+from articles import attribution, images, publications, workflow
 from articles.diffing import snapshot_diff
 from articles.forms import TransitionForm
 from articles.models import Article, Publication, Revision, Transition
@@ -77,7 +77,12 @@ def change_page_context(article, user) -> dict:
         approve = workflow.refusal(article, user, "approve")
         if approve == missing:
             approve = None  # the attribution warning says it already
-    return {**context, "attribution_warning": missing, "approve_refusal": approve}
+    return {
+        **context,
+        "attribution_warning": missing,
+        "approve_refusal": approve,
+        "renditions_pending": images.renditions_pending(article.image.name) if in_review else "",
+    }
 
 
 def transition_view(model_admin, request, object_id, action):

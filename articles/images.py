@@ -119,6 +119,20 @@ def _still_queued(task_id: str) -> bool:
     return result.status in (TaskResultStatus.READY, TaskResultStatus.RUNNING)
 
 
+def renditions_pending(name: str) -> str:
+    """For the change page of a story in review: why approval would wait for the hero image's
+    renditions ("" when there is no image, they are made, or tasks run at once and would
+    make them during approval)."""
+    if not name or runs_at_once(make_image_renditions):
+        return ""
+    record = ImageRenditions.objects.filter(image=name).values("renditions", "error").first()
+    if record and record["renditions"] is not None:
+        return ""
+    if record and record["error"]:
+        return f"they could not be made ({record['error']}); they are being tried again."
+    return "they are still being made by the task worker; approval waits for them."
+
+
 def snapshot_renditions(data: dict) -> list[dict]:
     """The renditions of a snapshot's hero image (none without one), for its publication.
 

@@ -341,6 +341,43 @@ def test_failed_renditions_are_named_in_the_refusal_and_asked_for_again_once_giv
     assert [t.status for t in tasks(RENDITIONS)] == [TaskResultStatus.FAILED, TaskResultStatus.READY]
 
 
+def change_page_note(client, article) -> str:
+    page = client.get(f"/admin/articles/article/{article.pk}/change/").content.decode()
+    found = re.search(r'<div class="review-comment renditions-pending"[^>]*>(.*?)</div>', page, re.S)
+    return found.group(1) if found else ""
+
+
+def test_the_change_page_says_approval_waits_for_the_renditions_until_the_worker_made_them(
+    client, queued, people, django_capture_on_commit_callbacks
+):
+    article = make_article(published=False, created_by=people["author"])
+    saved_with_image(article, people["author"], jpeg(), django_capture_on_commit_callbacks)
+    workflow.article_submit(article=article, user=people["author"])
+    client.force_login(people["moderator"])
+    assert "still being made by the task worker; approval waits for them" in change_page_note(client, article)
+    run_worker()
+    assert change_page_note(client, article) == ""
+
+
+def test_the_change_page_names_why_the_renditions_failed(client, queued, people, django_capture_on_commit_callbacks):
+    queued.NEWSROOM_TASK_ATTEMPTS = 1
+    article = make_article(published=False, created_by=people["author"])
+    saved_with_image(article, people["author"], b"not a picture at all", django_capture_on_commit_callbacks)
+    run_worker()
+    workflow.article_submit(article=article, user=people["author"])
+    client.force_login(people["moderator"])
+    note = change_page_note(client, article)
+    assert "could not be made (UnidentifiedImageError:" in note and "being tried again" in note
+
+
+def test_with_tasks_run_at_once_the_change_page_has_no_renditions_note(client, people):
+    article = make_article(published=False, created_by=people["author"])
+    article.image.save("hero.jpg", ContentFile(jpeg()))  # no renditions made or asked for
+    workflow.article_submit(article=article, user=people["author"])
+    client.force_login(people["moderator"])
+    assert change_page_note(client, article) == ""  # approval would make them there and then
+
+
 # The immediate backend (the default): everything at once, no worker
 
 
