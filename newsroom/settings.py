@@ -147,9 +147,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # "replica1", "replica2", ...: anonymous readers' public pages are read from one that has replayed
 # the latest publish, everything else from the primary (newsroom/db_router.py,
 # articles/replica_reads.py). One that does not connect within DATABASE_REPLICA_CONNECT_TIMEOUT
-# seconds (or fails a query) is left alone for DATABASE_REPLICA_RETRY_SECONDS in that process.
+# seconds, fails a query or takes longer than DATABASE_REPLICA_STATEMENT_TIMEOUT seconds for one
+# is left alone for DATABASE_REPLICA_RETRY_SECONDS in that process.
 DATABASE_REPLICA_RETRY_SECONDS = float(os.environ.get("DATABASE_REPLICA_RETRY_SECONDS", "5"))
 _replica_timeout = int(os.environ.get("DATABASE_REPLICA_CONNECT_TIMEOUT", "2"))
+# A query on a replica that runs longer than this is cancelled by the replica (a stuck or
+# overloaded replica, a recovery conflict wait): the page is then built from the primary.
+_replica_statement_ms = round(float(os.environ.get("DATABASE_REPLICA_STATEMENT_TIMEOUT", "5")) * 1000)
 for _number, _url in enumerate(env_list("DATABASE_REPLICA_URL", ""), start=1):
     _replica = dj_database_url.parse(_url, conn_max_age=DATABASES["default"]["CONN_MAX_AGE"])
     if "postgresql" not in _replica["ENGINE"] or "postgresql" not in DATABASES["default"]["ENGINE"]:
@@ -158,7 +162,8 @@ for _number, _url in enumerate(env_list("DATABASE_REPLICA_URL", ""), start=1):
             f"{_replica.get('HOST') or _replica.get('NAME')}) is not PostgreSQL, or DATABASE_URL is not: "
             "read replicas are PostgreSQL streaming replicas of a PostgreSQL primary."
         )
-    _options = {"connect_timeout": _replica_timeout}
+    _server_options = f"{_replica.get('OPTIONS', {}).get('options', '')} -c statement_timeout={_replica_statement_ms}"
+    _options = {"connect_timeout": _replica_timeout, "options": _server_options.strip()}
     if "pool" in DATABASES["default"].get("OPTIONS", {}):
         # A pool waits this long for a connection before giving up on a replica that is down.
         _options["pool"] = {**DATABASES["default"]["OPTIONS"]["pool"], "timeout": _replica_timeout}

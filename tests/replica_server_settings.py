@@ -2,7 +2,8 @@
 middleware that says in each response how many queries each database ran for the request
 (X-Queries: "default=1,replica1=6") and, asked by the header X-Drop-Replica-After: N, ends the
 replica's connection from the server side after its Nth query of the request (as a replica
-restart would); and static files served unhashed."""
+restart would), and asked by X-Stall-Replica-At: N, makes the replica's Nth query of the request
+take a minute (as a stuck replica would); and static files served unhashed."""
 
 from contextlib import ExitStack
 
@@ -24,12 +25,15 @@ class QueriesByDatabase:
     def __call__(self, request):
         counts = dict.fromkeys(connections.settings, 0)
         drop_after = int(request.headers.get("X-Drop-Replica-After", 0))
+        stall_at = int(request.headers.get("X-Stall-Replica-At", 0))
 
         def counter(alias):
             def count(execute, sql, params, many, context):
                 if sql.startswith(CONNECTION_SET_UP):
                     return execute(sql, params, many, context)
                 counts[alias] += 1
+                if alias != "default" and counts[alias] == stall_at:
+                    execute("SELECT pg_sleep(60)", [], False, context)  # a replica that stalls
                 result = execute(sql, params, many, context)
                 if alias != "default" and counts[alias] == drop_after:
                     _terminate(alias)

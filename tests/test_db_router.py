@@ -88,6 +88,16 @@ def test_each_replica_url_adds_a_replica_with_a_short_connect_timeout():
     assert (found["replica1"]["HOST"], found["replica2"]["HOST"], found["replica2"]["PORT"]) == ("db2", "db3", 5433)
     assert found["replica1"]["OPTIONS"]["connect_timeout"] == 2
     assert found["replica1"]["TEST"] == {"MIRROR": "default"}
+    assert found["replica2"]["OPTIONS"]["options"] == "-c statement_timeout=5000"  # 5 s by default
+
+
+def test_the_replica_statement_timeout_is_set_and_keeps_options_from_the_url():
+    out = _settings_with(
+        DATABASE_URL="postgres://app@db1:5432/news",
+        DATABASE_REPLICA_URL="postgres://app@db2:5432/news?options=-c%20search_path%3Dnews",
+        DATABASE_REPLICA_STATEMENT_TIMEOUT="1.5",
+    )
+    assert json.loads(out)["replica1"]["OPTIONS"]["options"] == "-c search_path=news -c statement_timeout=1500"
 
 
 def test_no_replica_url_means_no_router():

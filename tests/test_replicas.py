@@ -127,7 +127,7 @@ def cluster():
 class Server:
     """A gunicorn app server (one worker) on a free port, reading from the cluster's replica."""
 
-    def __init__(self, cluster: Cluster, tmp_path: Path, *, redis_url: str, replica_urls=None):
+    def __init__(self, cluster: Cluster, tmp_path: Path, *, redis_url: str, replica_urls=None, env=None):
         self.port, self.redis_url = free_port(), redis_url
         self.log = tmp_path / f"gunicorn-{self.port}.log"
         env = {
@@ -151,6 +151,7 @@ class Server:
             "SECURE_SSL_REDIRECT": "0",
             "NEWSROOM_ENV_FILE": "",
             "PORT": str(self.port),
+            **(env or {}),
         }
         self.output = open(self.log, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
@@ -340,3 +341,21 @@ def test_a_replica_that_never_answers_costs_one_connect_timeout(cluster, tmp_pat
             assert server.log.read_text().count("replica replica1 unavailable") == 1
         finally:
             server.stop()
+
+
+def test_a_replica_query_that_stalls_is_cancelled_and_the_page_built_from_the_primary(cluster, tmp_path):
+    """DATABASE_REPLICA_STATEMENT_TIMEOUT: a replica query stuck for a minute is cancelled by the
+    replica after a second; the reader gets the page from the primary (well inside the 20 s
+    this test waits for an answer), and the replica is left alone for a while."""
+    server = Server(cluster, tmp_path, redis_url="", env={"DATABASE_REPLICA_STATEMENT_TIMEOUT": "1"})
+    try:
+        stories = new_stories(cluster, "Stalled")
+        wait_replayed(cluster)
+        # Its first query on the replica is the replay check, the second the start of the page.
+        page = server.get(f"/articles/{stories['live']}/", headers={"X-Stall-Replica-At": "2"})
+        assert page.status == 200 and stories["live_title"] in page.text
+        assert page.on("default") > 1, f"not rebuilt from the primary: {page.queries}"
+        log = server.log.read_text()
+        assert log.count("replica replica1 unavailable") == 1 and "statement timeout" in log, log[-2000:]
+    finally:
+        server.stop()
