@@ -3,7 +3,7 @@
 import pytest
 from django.core.management import CommandError, call_command
 
-from articles.models import Article, KeyFact, Point, Section, Source, TakePoint
+from articles.models import Article, Desk, KeyFact, Point, Section, Source, TakePoint
 from tests.factories import make_user, story_text
 
 pytestmark = pytest.mark.django_db
@@ -276,3 +276,54 @@ def test_importing_a_story_with_every_part_stays_within_its_query_budget(users, 
     )
     with django_assert_max_num_queries(13):
         story_save(story=story, user=users["editor"])
+
+
+# --desk, --byline and --tags: what the admin's import form offers, for new stories only
+
+
+def run_import_with(path, *options):
+    from io import StringIO
+
+    out, err = StringIO(), StringIO()
+    try:
+        call_command("import_story", str(path), "--user", "ed", *options, stdout=out, stderr=err)
+    except CommandError as error:
+        return err.getvalue(), error
+    return err.getvalue(), None
+
+
+def test_desk_byline_and_tags_are_given_to_new_stories(tmp_path):
+    Desk.objects.create(name="Climate", slug="climate")
+    err, error = run_import_with(
+        write(tmp_path, "a.txt", story_text()), "--desk", "climate", "--byline", "Ada Reed", "--tags", "energy, tides"
+    )
+    assert error is None, err
+    article = Article.objects.get()
+    assert (article.desk.slug, article.byline) == ("climate", "Ada Reed")
+    assert sorted(article.tags.names()) == ["energy", "tides"]
+
+
+def test_an_updated_story_keeps_its_own_desk_byline_and_tags(tmp_path):
+    Desk.objects.create(name="Climate", slug="climate")
+    Desk.objects.create(name="Cities", slug="cities")
+    path = write(tmp_path, "a.txt", story_text())
+    run_import_with(path, "--desk", "climate", "--byline", "Ada Reed", "--tags", "energy")
+    err, error = run_import_with(path, "--desk", "cities", "--byline", "Someone Else", "--tags", "other")
+    assert error is None, err
+    article = Article.objects.get()
+    assert (article.desk.slug, article.byline, list(article.tags.names())) == ("climate", "Ada Reed", ["energy"])
+
+
+@pytest.mark.parametrize(
+    ("options", "says"),
+    [
+        (("--desk", "nowhere"), "--desk: no desk with the slug 'nowhere' (desks: climate)"),
+        (("--byline", "Ada\nReed"), "--byline: Remove the line break"),
+        (("--byline", "A" * 201), "--byline: at most 200 characters (201 given)"),
+    ],
+)
+def test_a_wrong_desk_or_byline_is_refused_and_nothing_imported(tmp_path, options, says):
+    Desk.objects.create(name="Climate", slug="climate")
+    err, error = run_import_with(write(tmp_path, "a.txt", story_text()), *options)
+    assert error is not None and says in str(error) and "nothing was imported" in str(error)
+    assert not Article.objects.exists()

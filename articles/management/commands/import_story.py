@@ -4,9 +4,12 @@ from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from taggit.utils import parse_tags
 
-from articles.importing import ImportRefused, story_save
+from articles.importing import ImportRefused, NewStoryFields, story_save
+from articles.models import Article, Desk
 from articles.storyformat import StoryFormatError, decode, parse
+from articles.validators import control_character_error
 from articles.workflow import WorkflowError
 
 
@@ -36,6 +39,11 @@ class Command(BaseCommand):
             "(their changes are replaced; the history keeps them); without it such a file is "
             "refused.",
         )
+        parser.add_argument("--desk", metavar="SLUG", help="The desk of new stories (an updated story keeps its own).")
+        parser.add_argument("--byline", metavar="TEXT", default="", help="The byline of new stories.")
+        parser.add_argument(
+            "--tags", metavar="TAGS", default="", help='Tags of new stories, separated by commas ("energy, cities").'
+        )
         parser.add_argument(
             "--update-source",
             action="store_true",
@@ -43,17 +51,23 @@ class Command(BaseCommand):
             "the history of every story using it); without it such a file is refused.",
         )
 
-    def handle(self, *args, files, publish, user, update_source, overwrite, **options):
+    def handle(self, *args, files, publish, user, update_source, overwrite, desk, byline, tags, **options):
         try:
             actor = get_user_model().objects.get(username=user, is_active=True)
         except get_user_model().DoesNotExist:
             raise CommandError(f"No active user {user!r}.") from None
+        new_story = _new_story_fields(desk, byline, tags)
         failures = 0
         for name in files:
             try:
                 story = parse(_read(Path(name)))
                 result = story_save(
-                    story=story, user=actor, publish=publish, update_source=update_source, overwrite=overwrite
+                    story=story,
+                    user=actor,
+                    publish=publish,
+                    update_source=update_source,
+                    overwrite=overwrite,
+                    new_story=new_story,
                 )
             except StoryFormatError as error:
                 failures += 1
@@ -79,3 +93,23 @@ class Command(BaseCommand):
 
 def _read(path: Path) -> str:
     return decode(path.read_bytes())
+
+
+BYLINE_MAX = Article._meta.get_field("byline").max_length
+
+
+def _new_story_fields(desk: str | None, byline: str, tags: str) -> NewStoryFields:
+    """--desk, --byline and --tags, checked as the admin's import form checks them; nothing is
+    imported when one is wrong."""
+    found = None
+    if desk:
+        found = Desk.objects.filter(slug=desk).first()
+        if found is None:
+            known = ", ".join(Desk.objects.order_by("slug").values_list("slug", flat=True)) or "none yet"
+            raise CommandError(f"--desk: no desk with the slug {desk!r} (desks: {known}); nothing was imported.")
+    byline = byline.strip()
+    if problem := control_character_error(byline):
+        raise CommandError(f"--byline: {problem}; nothing was imported.")
+    if len(byline) > BYLINE_MAX:
+        raise CommandError(f"--byline: at most {BYLINE_MAX} characters ({len(byline)} given); nothing was imported.")
+    return NewStoryFields(desk=found, byline=byline, tags=parse_tags(tags))
