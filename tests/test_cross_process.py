@@ -9,7 +9,6 @@ as long. Now the generation is a database row both processes read.
 """
 
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -20,6 +19,8 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+
+from ops.processes import free_port
 
 # The tests read no database of their own; the mark makes pytest-django create the test
 # database, which the server's database is copied from.
@@ -39,12 +40,6 @@ with transaction.atomic():  # one commit: a file database syncs once
     workflow.article_saved(article=waiting, user=author)
     workflow.article_submit(article=waiting, user=author)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def manage(env: dict, *args: str) -> subprocess.CompletedProcess:

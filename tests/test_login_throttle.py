@@ -8,7 +8,6 @@ import io
 import logging
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +24,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 
+from ops.processes import free_port
 from tests.factories import make_user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -247,12 +247,6 @@ def test_with_the_cache_down_signing_in_still_works_and_says_so_in_the_log(db, c
 
 
 # Real concurrency: gunicorn with 4 workers (8 threads each) sharing Redis
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

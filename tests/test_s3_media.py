@@ -7,7 +7,6 @@ import io
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from PIL import Image
 from articles import media, uploads, workflow
 from articles.models import Article, ImageRenditions, Revision
 from newsroom.media_origins import media_origins
+from ops.processes import free_port
 from tests.factories import make_article, make_user, publish
 from tests.formdata import form_fields
 from tests.readers_fixtures import json_ld, published, tags_of
@@ -37,12 +37,6 @@ pytestmark = pytest.mark.django_db
 
 BUCKET = "newsroom-media"
 S3 = "storages.backends.s3.S3Storage"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -54,7 +48,7 @@ def s3_server():
         import moto.server  # noqa: F401  (the server is run below, in its own process)
     except ImportError as error:
         pytest.skip(f"moto's S3 server cannot be imported ({error}): install the dev lock (make install)")
-    port = _free_port()
+    port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     # Its request log goes to a file: a pipe nobody reads would fill and stall the server.
     log = tempfile.TemporaryFile()

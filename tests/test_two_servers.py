@@ -5,7 +5,6 @@ server keeps pages in its own memory; the generation they must match is a databa
 import http.cookiejar
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -17,17 +16,12 @@ import pytest
 from django.db import connection
 
 from articles import workflow
+from ops.processes import free_port
 from tests.factories import make_article, make_user
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until_up(port: int, proc) -> None:
