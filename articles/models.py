@@ -504,6 +504,12 @@ class Transition(models.Model):
 
     class Meta:
         ordering = ["-at", "-pk"]
+        indexes = [
+            # The dashboard's recent steps and review-time chart: steps of one kind in a period.
+            models.Index(fields=["action", "at"], name="transition_action_at"),
+            # A story's latest step of one kind (its submission, for the note and the chart).
+            models.Index(fields=["article", "action", "at"], name="transition_article_action_at"),
+        ]
 
     def __str__(self):
         return f"{self.action}: {self.from_status} → {self.to_status}"
