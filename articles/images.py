@@ -119,13 +119,18 @@ def _still_queued(task_id: str) -> bool:
     return result.status in (TaskResultStatus.READY, TaskResultStatus.RUNNING)
 
 
+def _recorded(name: str) -> dict | None:
+    """What the record of an image says: its renditions (None until made) and the last error."""
+    return ImageRenditions.objects.filter(image=name).values("renditions", "error").first()
+
+
 def renditions_pending(name: str) -> str:
     """For the change page of a story in review: why approval would wait for the hero image's
     renditions ("" when there is no image, they are made, or tasks run at once and would
     make them during approval)."""
     if not name or runs_at_once(make_image_renditions):
         return ""
-    record = ImageRenditions.objects.filter(image=name).values("renditions", "error").first()
+    record = _recorded(name)
     if record and record["renditions"] is not None:
         return ""
     if record and record["error"]:
@@ -142,7 +147,7 @@ def snapshot_renditions(data: dict) -> list[dict]:
     if not data.get("image"):
         return []
     name = data["image"]["name"]
-    record = ImageRenditions.objects.filter(image=name).values("renditions", "error").first()
+    record = _recorded(name)
     if record and record["renditions"] is not None:
         return record["renditions"]
     if not runs_at_once(make_image_renditions):

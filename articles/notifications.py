@@ -11,7 +11,7 @@ the person who acted is told (newsroom.middleware.NotificationFailuresMiddleware
 
 import logging
 import re
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 
 from django.conf import settings
@@ -58,20 +58,19 @@ def transition_recorded(transition_id: int) -> None:
     is sent for a step that is then rolled back."""
     if runs_at_once(send_transition_emails):
         transaction.on_commit(lambda: transition_happened(transition_id))
-        return
-    try:
-        with transaction.atomic():  # a savepoint: a queue that fails leaves the transition whole
-            send_transition_emails.enqueue(transition_id)
-    except Exception as error:  # noqa: BLE001 - whatever the queue raises, the step is done
-        logger.exception("The e-mails for transition %s could not be queued", transition_id)
-        _report(transition_id, f"could not be queued ({error})")
+    else:
+        transition_happened(transition_id)
 
 
 def transition_happened(transition_id: int) -> None:
-    """Queue the emails for one transition (on commit, with a backend that runs at once); a failure is
-    logged and reported to failures_collected(), and the transition stands."""
+    """Queue the emails for one transition (inside its transaction, or on commit with a backend
+    that runs at once); a failure is logged and reported to failures_collected(), and the
+    transition stands."""
+    # Inside the step's transaction, a savepoint: a queue that fails leaves the step whole.
+    savepoint = transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext()
     try:
-        result = send_transition_emails.enqueue(transition_id)
+        with savepoint:
+            result = send_transition_emails.enqueue(transition_id)
     except Exception as error:  # noqa: BLE001 - whatever the queue raises, the step is done
         logger.exception("The e-mails for transition %s could not be queued", transition_id)
         _report(transition_id, f"could not be queued ({error})")
